@@ -1,0 +1,13 @@
+/*
+** commands.h: the subcommands of the sluice binary. Each takes the argument
+** vector after its own name (argv[0] is the subcommand) and returns the
+** process exit status.
+*/
+#ifndef SLUICE_COMMANDS_H
+#define SLUICE_COMMANDS_H
+
+int cmd_wasm_run(int argc, char **argv);      /* cmd_wasm.c */
+int cmd_wasm_invoke(int argc, char **argv);   /* cmd_wasm.c */
+int cmd_wasm_spectest(int argc, char **argv); /* spectest.c */
+
+#endif

@@ -1,0 +1,49 @@
+/*
+** main.c: the sluice command line. Thin on purpose: it finds the subcommand
+** and hands over; each command lives in its own file.
+*/
+#include "commands.h"
+
+#include <stdio.h>
+#include <string.h>
+
+typedef struct Command {
+    const char *group, *name;
+    int (*run)(int argc, char **argv);
+    const char *usage;
+} Command;
+
+static const Command commands[] = {
+    { "wasm", "run", cmd_wasm_run,
+      "wasm run [--dir DIR]... [--fuel N] [--timeout MS] MODULE.wasm [ARGS...]\n"
+      "      run a WASI command module" },
+    { "wasm", "invoke", cmd_wasm_invoke,
+      "wasm invoke [--fuel N] [--timeout MS] MODULE.wasm FUNCTION [ARGS...]\n"
+      "      call an exported function and print its results" },
+    { "wasm", "spectest", cmd_wasm_spectest,
+      "wasm spectest SCRIPT.json\n"
+      "      run a wast2json spec-test script" },
+};
+
+static int usage(FILE *out)
+{
+    fprintf(out, "usage: sluice COMMAND [ARGS...]\n\ncommands:\n");
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        fprintf(out, "  sluice %s\n", commands[i].usage);
+    return out == stdout ? 0 : 2;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) return usage(stderr);
+    if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help"))
+        return usage(stdout);
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {
+        const Command *c = &commands[i];
+        if (argc >= 3 && !strcmp(argv[1], c->group) && !strcmp(argv[2], c->name))
+            return c->run(argc - 2, argv + 2);
+    }
+    fprintf(stderr, "sluice: unknown command '%s%s%s'\n", argv[1],
+            argc >= 3 ? " " : "", argc >= 3 ? argv[2] : "");
+    return usage(stderr);
+}
