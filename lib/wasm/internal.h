@@ -255,6 +255,11 @@ struct sw_caller {
     sw_error *err;    /* where sw_caller_trap / sw_caller_exit report */
 };
 
+/* api.c: zeroed memory owned by the store, freed by sw_store_free after
+   release(object) (if not NULL) has freed what the object points to.
+   NULL when out of memory. */
+void *store_alloc(sw_store *s, size_t size, void (*release)(void *object));
+
 /* api.c: called by the interpreter when budget < 0. Refills the budget and
    returns SW_TRAP_NONE, or returns the trap to raise. */
 sw_trap store_budget_check(sw_store *s);
@@ -266,5 +271,9 @@ int interp_call(sw_store *s, sw_func *func, Slot *slots, sw_error *err);
 /* memory growth shared by memory.grow and sw_memory_grow: old size in pages
    or -1. */
 int64_t memory_grow(sw_memory *mem, uint32_t delta, uint32_t limit_pages);
+
+/* table growth shared by table.grow and the API: new entries are set to
+   init; old size or -1 (over the table's max or limit entries). */
+int64_t table_grow(sw_table *t, uint32_t delta, void *init, uint32_t limit);
 
 #endif
