@@ -1,6 +1,7 @@
 /* files.c: file-system actions for the sandbox tests, one per invocation:
      files read PATH | write PATH TEXT | append PATH TEXT | mkdir PATH |
            rm PATH | rmdir PATH | mv OLD NEW | ls DIR | size PATH |
+           tail PATH N (the last N bytes, found with fseek and ftell) |
            raw-open PATH (WASI path_open on descriptor 3, no libc help)
    Failures print "error: <strerror> (errno N)" and exit 1. */
 #include <dirent.h>
@@ -50,6 +51,18 @@ static int list(const char *path)
     return 0;
 }
 
+static int tail(const char *path, long n)
+{
+    FILE *f = fopen(path, "r");
+    int c;
+    if (!f) return fail();
+    if (fseek(f, -n, SEEK_END) != 0) return fail();
+    printf("at %ld: ", ftell(f));
+    while ((c = getc(f)) != EOF) putchar(c);
+    fclose(f);
+    return 0;
+}
+
 /* Bypasses wasi-libc's own path checks to show the host refusing. */
 static int raw_open(const char *path)
 {
@@ -83,7 +96,9 @@ int main(int argc, char **argv)
         printf("%lld bytes\n", (long long)st.st_size);
         return 0;
     }
+    if (argc == 4 && !strcmp(argv[1], "tail"))
+        return tail(argv[2], atol(argv[3]));
     if (argc == 3 && !strcmp(argv[1], "raw-open")) return raw_open(argv[2]);
-    fprintf(stderr, "usage: files read|write|append|mkdir|rm|rmdir|mv|ls|size|raw-open ...\n");
+    fprintf(stderr, "usage: files read|write|append|mkdir|rm|rmdir|mv|ls|size|tail|raw-open ...\n");
     return 2;
 }
