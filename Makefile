@@ -10,13 +10,16 @@ BASEFLAGS := -std=c17 -D_DEFAULT_SOURCE -Iinclude -MMD -MP $(WARN) -pthread
 B ?= build
 
 LIBWASM_SRC := $(wildcard lib/wasm/*.c)
-SLUICE_SRC := $(wildcard src/*.c)
+LIBFN_SRC := $(wildcard lib/fn/*.c)
+SLUICE_SRC := $(wildcard src/*.c src/*/*.c)
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 
 LIBWASM_OBJ := $(LIBWASM_SRC:%.c=$(B)/%.o)
+LIBFN_OBJ := $(LIBFN_SRC:%.c=$(B)/%.o)
 SLUICE_OBJ := $(SLUICE_SRC:%.c=$(B)/%.o)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
-LIBS := -ljansson -lm -pthread
+LIBS := -ljansson -lyaml -lm -pthread
+LIBDIRS := $(B)/libsluice-fn.a $(B)/libsluice-wasm.a
 
 .PHONY: all check unit spec e2e asan bench demo deps clean
 all: $(B)/sluice
@@ -29,12 +32,16 @@ $(B)/libsluice-wasm.a: $(LIBWASM_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
 
-$(B)/sluice: $(SLUICE_OBJ) $(B)/libsluice-wasm.a
-	$(CC) $(CFLAGS) -o $@ $(SLUICE_OBJ) $(B)/libsluice-wasm.a $(LIBS)
+$(B)/libsluice-fn.a: $(LIBFN_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
 
-$(B)/tests/%: tests/unit/%.c tests/unit/unit.h $(B)/libsluice-wasm.a
+$(B)/sluice: $(SLUICE_OBJ) $(LIBDIRS)
+	$(CC) $(CFLAGS) -o $@ $(SLUICE_OBJ) $(LIBDIRS) $(LIBS)
+
+$(B)/tests/%: tests/unit/%.c tests/unit/unit.h $(LIBDIRS)
 	@mkdir -p $(dir $@)
-	$(CC) $(BASEFLAGS) -Ilib/wasm $(CFLAGS) -o $@ $< $(B)/libsluice-wasm.a $(LIBS)
+	$(CC) $(BASEFLAGS) -Ilib/wasm -Ilib/fn $(CFLAGS) -o $@ $< $(LIBDIRS) $(LIBS)
 
 deps:
 	@bash scripts/deps.sh
@@ -69,4 +76,4 @@ demo: deps
 clean:
 	rm -rf build build-asan
 
--include $(LIBWASM_OBJ:.o=.d) $(SLUICE_OBJ:.o=.d)
+-include $(LIBWASM_OBJ:.o=.d) $(LIBFN_OBJ:.o=.d) $(SLUICE_OBJ:.o=.d)

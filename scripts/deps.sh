@@ -5,7 +5,8 @@ set -euo pipefail
 
 packages=(
   make clang-19 lld-19 gcc      # compilers
-  libjansson-dev                # JSON (spec-test scripts)
+  libjansson-dev                # JSON (spec-test scripts, function tests)
+  libyaml-dev                   # YAML (pipelines, test cases)
   wabt                          # wast2json, for the spec suite
   wasi-libc libclang-rt-19-dev-wasm32  # C to wasm32-wasi (tests, benchmarks)
 )

@@ -92,9 +92,13 @@ typedef struct Fd {
     DIR *dir;         /* fd_readdir's stream, made on first use */
 } Fd;
 
+/* What an implementation sees of its caller. */
 typedef struct Guest {
     uint8_t *mem;
     uint64_t size;
+    /* The store's time limit per call. A sleep longer than that would
+       outlast the deadline, which the engine checks only in guest code. */
+    uint64_t max_sleep_ns;
 } Guest;
 
 typedef uint16_t WasiImpl(sw_wasi *w, const Guest *g, const sw_slot *a);
@@ -482,7 +486,8 @@ static uint16_t poll_oneoff(sw_wasi *w, const Guest *g, const sw_slot *a)
         else if (clock_wait(sub, &wait) == E_SUCCESS && wait < soonest)
             soonest = wait;
     }
-    if (soonest > 0 && soonest != UINT64_MAX) sleep_ns(soonest);
+    if (soonest > 0 && soonest != UINT64_MAX)
+        sleep_ns(soonest < g->max_sleep_ns ? soonest : g->max_sleep_ns);
 
     uint32_t nevents = 0;
     for (uint32_t i = 0; i < nsubs; i++) {
@@ -1211,8 +1216,13 @@ enum { NFUNCS = sizeof wasi_funcs / sizeof wasi_funcs[0] };
 static Guest guest_of(sw_caller *caller)
 {
     sw_memory *mem = sw_caller_memory(caller);
-    if (!mem) return (Guest){ NULL, 0 };
-    return (Guest){ sw_memory_data(mem), sw_memory_size(mem) };
+    uint64_t timeout = sw_store_limits(sw_caller_store(caller))->timeout_ns;
+    Guest g = { .max_sleep_ns = timeout ? timeout : UINT64_MAX };
+    if (mem) {
+        g.mem = sw_memory_data(mem);
+        g.size = sw_memory_size(mem);
+    }
+    return g;
 }
 
 static int wasi_call(sw_caller *caller, void *user, const sw_slot *args,

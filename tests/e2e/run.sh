@@ -372,7 +372,12 @@ case_timeout() {
     want_status 134
     want_in stderr 'traps.wasm: trap: .*deadline'
     [ $((SECONDS - start)) -le 10 ] || problems+=("took $((SECONDS - start)) s")
-    verdict "--timeout stops an infinite loop with a deadline trap"
+    start=$SECONDS
+    run "$SLUICE" wasm run --timeout 300 "$W/clock_random.wasm" sleep 20
+    want_status 134
+    want_in stderr 'clock_random.wasm: trap: .*deadline'
+    [ $((SECONDS - start)) -le 5 ] || problems+=("sleeping took $((SECONDS - start)) s")
+    verdict "--timeout stops an infinite loop, and a long sleep, with a deadline trap"
 }
 
 case_traps() {

@@ -1,6 +1,8 @@
 /* clock_random.c: checks that clocks and randomness look like the real
-   thing; prints one "ok ..." or "bad ..." line per check. */
+   thing; prints one "ok ..." or "bad ..." line per check. With arguments
+   "sleep SECONDS" it sleeps instead, then counts forever. */
 #include <stdint.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -18,8 +20,12 @@ static double seconds(clockid_t clock)
     return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+    if (argc == 3 && !strcmp(argv[1], "sleep")) {
+        sleep((unsigned)atoi(argv[2]));
+        for (volatile unsigned i = 0;; i++) {}
+    }
     double now = seconds(CLOCK_REALTIME);
     check(now > 1.6e9 && now < 4.1e9, "realtime is a date after 2020");
     double t0 = seconds(CLOCK_MONOTONIC);
