@@ -11,9 +11,10 @@
 ** and any kernel name runs that kernel alone (handy under perf). With no
 ** section, everything runs.
 **
-** Figures are the best of a few runs, printed beside the engine's targets.
-** They never fail the run; a wrong result does: an `ENGINE BUG` line is
-** printed and the exit status is non-zero. Only the public API is used.
+** Figures are the best of a few runs, in process CPU time, printed beside
+** the engine's targets. They never fail the run; a wrong result does: an
+** `ENGINE BUG` line is printed and the exit status is non-zero. Only the
+** public API is used.
 */
 #include "kernels/kernels.h"
 #include "sluice_wasm.h"

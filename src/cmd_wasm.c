@@ -107,6 +107,14 @@ static int usage_error(const char *help, const char *fmt, const char *what)
     return EXIT_USAGE;
 }
 
+/* Reports running out of memory, for the module at path if known. */
+static int out_of_memory(const char *path)
+{
+    fprintf(stderr, "sluice: %s%sout of memory\n", path ? path : "",
+            path ? ": " : "");
+    return EXIT_HOST_ERROR;
+}
+
 static bool parse_u64(const char *text, uint64_t *out)
 {
     char *end;
@@ -156,37 +164,76 @@ static bool add_env(Options *o, const char *assignment)
     return true;
 }
 
-/* Sets a numeric limit from an option value; false if it is not a number
-   in range. */
-static bool set_limit(Options *o, const char *option, const char *value)
+/* The options with a value; run takes them all, invoke the first three. */
+enum { OPT_FUEL, OPT_TIMEOUT, OPT_MAX_MEMORY, OPT_DIR, OPT_ENV, NOPTS };
+static const char *const option_names[NOPTS] = {
+    "--fuel", "--timeout", "--max-memory", "--dir", "--env"
+};
+
+/* Sets the limit of option k (OPT_FUEL, OPT_TIMEOUT or OPT_MAX_MEMORY);
+   false if value is not a number in range. */
+static bool set_limit(Options *o, int k, const char *value)
 {
     uint64_t n;
-    if (!parse_u64(value, &n)) return false;
-    if (!strcmp(option, "--fuel")) {
+    if (!parse_u64(value, &n) || n == 0) return false;
+    switch (k) {
+    case OPT_FUEL:
         o->limits.fuel = n;
-        return n > 0;
-    }
-    if (!strcmp(option, "--timeout")) {
+        return true;
+    case OPT_TIMEOUT:
+        if (n > UINT64_MAX / 1000000u) return false;
         o->limits.timeout_ns = n * 1000000u;
-        return n > 0 && n <= UINT64_MAX / 1000000u;
+        return true;
+    default:
+        if (n > 4096) return false; /* 4 GiB, all a 32-bit memory holds */
+        o->limits.max_memory_pages = (uint32_t)n * PAGES_PER_MIB;
+        return true;
     }
-    o->limits.max_memory_pages = (uint32_t)(n * PAGES_PER_MIB);
-    return n > 0 && n <= 4096;
+}
+
+/* Takes in the option at argv[*i] (moving *i past its value). Returns -1
+   to go on, or the exit status after an error. */
+static int parse_option(int argc, char **argv, int *i, bool for_run,
+                        Options *o)
+{
+    const char *help = for_run ? run_help : invoke_help;
+    int nopts = for_run ? NOPTS : OPT_DIR;
+    for (int k = 0; k < nopts; k++) {
+        bool missing = false;
+        char *value = option_value(argc, argv, i, option_names[k], &missing);
+        if (missing)
+            return usage_error(help, "%s needs a value", option_names[k]);
+        if (!value) continue;
+        switch (k) {
+        case OPT_DIR: {
+            const char *colon = strchr(value, ':');
+            if (!*value || colon == value || (colon && !colon[1]))
+                return usage_error(help, "--dir wants HOST[:GUEST], not '%s'",
+                                   value);
+            return add_dir(o, value) ? -1 : out_of_memory(NULL);
+        }
+        case OPT_ENV:
+            if (!strchr(value, '=') || value[0] == '=')
+                return usage_error(help, "--env wants NAME=VALUE, not '%s'",
+                                   value);
+            return add_env(o, value) ? -1 : out_of_memory(NULL);
+        default:
+            if (set_limit(o, k, value)) return -1;
+            return usage_error(help, "bad number for %s", option_names[k]);
+        }
+    }
+    return usage_error(help, "unknown option '%s'", argv[*i]);
 }
 
 /* Parses the options before MODULE.wasm. Returns -1 to go on, or the exit
    status when done (after --help, or a usage error). */
 static int parse_options(int argc, char **argv, bool for_run, Options *o)
 {
-    static const char *const limits[] = { "--fuel", "--timeout",
-                                          "--max-memory" };
     const char *help = for_run ? run_help : invoke_help;
     *o = (Options){ .limits.max_memory_pages =
                         DEFAULT_MAX_MEMORY_MIB * PAGES_PER_MIB };
     int i = 1;
     for (; i < argc && argv[i][0] == '-'; i++) {
-        char *value;
-        bool missing = false, known = false;
         if (!strcmp(argv[i], "--")) {
             i++;
             break;
@@ -195,29 +242,8 @@ static int parse_options(int argc, char **argv, bool for_run, Options *o)
             fputs(help, stdout);
             return 0;
         }
-        for (size_t k = 0; k < sizeof limits / sizeof limits[0]; k++) {
-            if ((value = option_value(argc, argv, &i, limits[k], &missing))) {
-                if (!set_limit(o, limits[k], value))
-                    return usage_error(help, "bad number for %s", limits[k]);
-                known = true;
-            }
-        }
-        if (for_run && (value = option_value(argc, argv, &i, "--dir",
-                                             &missing))) {
-            if (!*value) return usage_error(help, "empty %s", "--dir");
-            if (!add_dir(o, value)) return EXIT_HOST_ERROR;
-            known = true;
-        }
-        if (for_run && (value = option_value(argc, argv, &i, "--env",
-                                             &missing))) {
-            if (!strchr(value, '=') || value[0] == '=')
-                return usage_error(help, "--env wants NAME=VALUE, not '%s'",
-                                   value);
-            if (!add_env(o, value)) return EXIT_HOST_ERROR;
-            known = true;
-        }
-        if (missing) return usage_error(help, "%s needs a value", argv[i]);
-        if (!known) return usage_error(help, "unknown option '%s'", argv[i]);
+        int status = parse_option(argc, argv, &i, for_run, o);
+        if (status >= 0) return status;
     }
     if (i >= argc) return usage_error(help, "%s", "missing MODULE.wasm");
     o->next = i;
@@ -305,17 +331,11 @@ static int session_open(Session *s, const char *path, const Options *o,
 
     s->store = sw_store_new(&o->limits);
     s->wasi = sw_wasi_new(cfg, &err);
-    if (!s->store || !s->wasi) {
-        if (s->store) return report(path, &err);
-        fprintf(stderr, "sluice: %s: out of memory\n", path);
-        return EXIT_HOST_ERROR;
-    }
+    if (!s->store) return out_of_memory(path);
+    if (!s->wasi) return report(path, &err);
     const sw_import *imports;
     size_t nimports = sw_wasi_imports(s->wasi, s->store, &imports);
-    if (!imports) {
-        fprintf(stderr, "sluice: %s: out of memory\n", path);
-        return EXIT_HOST_ERROR;
-    }
+    if (!imports) return out_of_memory(path);
     s->inst = sw_instantiate(s->store, s->module, imports, nimports, &err);
     return s->inst ? -1 : report(path, &err);
 }
@@ -471,10 +491,7 @@ static int invoke(const Session *s, const char *name, int argc, char **argv)
             status = EXIT_HOST_ERROR;
         }
     }
-    if (!args || !results) {
-        fprintf(stderr, "sluice: %s: out of memory\n", s->path);
-        status = EXIT_HOST_ERROR;
-    }
+    if (!args || !results) status = out_of_memory(s->path);
     if (!status) {
         sw_error err = { 0 };
         if (sw_call(ext.of.func, args, type->nparams, results,

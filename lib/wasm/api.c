@@ -282,11 +282,8 @@ static int call_host(sw_store *s, sw_func *f, sw_slot *slots, sw_error *err)
         return sw_fail(err, SW_ERR_NOMEM, 0, "out of memory calling a host function");
     if (nparams) memcpy(args, slots, nparams * sizeof *args);
     sw_caller caller = { s, NULL, err };
-    err->kind = SW_OK;
     int rc = f->host(&caller, f->user, args, slots);
     if (args != local) free(args);
-    if (rc != 0 && err->kind == SW_OK)
-        sw_caller_trap(&caller, "host function failed (returned %d)", rc);
     return rc != 0 ? -1 : 0;
 }
 
@@ -302,9 +299,17 @@ int sw_call_raw(sw_func *func, sw_slot *slots, sw_error *err)
         start_budget(s);
     }
     st->nesting++;
+    err->kind = SW_OK;
     int rc = func->host ? call_host(s, func, slots, err)
                         : interp_call(s, func, slots, err);
     st->nesting--;
+    /* Only a host function that returned non-zero on its own, without
+       sw_caller_trap or sw_caller_exit, fails without a report. */
+    if (rc != 0 && err->kind == SW_OK) {
+        sw_fail(err, SW_ERR_TRAP, 0, "%s: a host function failed",
+                sw_trap_message(SW_TRAP_HOST));
+        err->trap = SW_TRAP_HOST;
+    }
     return rc;
 }
 

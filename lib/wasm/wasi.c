@@ -478,7 +478,7 @@ static uint16_t poll_oneoff(sw_wasi *w, const Guest *g, const sw_slot *a)
     if (!subs || !events || !guest_ptr(g, (uint32_t)a[3], 4)) return E_FAULT;
     if (nsubs == 0) return E_INVAL;
 
-    uint64_t soonest = UINT64_MAX, wait;
+    uint64_t soonest = UINT64_MAX, wait = 0;
     for (uint32_t i = 0; i < nsubs; i++) {
         const uint8_t *sub = subs + (size_t)i * SUBSCRIPTION_SIZE;
         if (sub[8] > EVENT_FD_WRITE) return E_INVAL;
@@ -534,7 +534,7 @@ static uint16_t transfer(sw_wasi *w, const Guest *g, const sw_slot *a,
 {
     bool positioned = kind == XFER_PREAD || kind == XFER_PWRITE;
     uint32_t result_ptr = (uint32_t)a[positioned ? 4 : 3];
-    off_t offset = (off_t)a[3];
+    off_t offset = positioned ? (off_t)a[3] : 0;
     struct iovec iov[MAX_IOVS];
     int n;
     Fd *f = fd_get(w, (uint32_t)a[0]);
@@ -891,6 +891,7 @@ static uint16_t resolve_parent(sw_wasi *w, const Guest *g, uint32_t dir,
 {
     uint16_t err;
     Fd *d = dir_get(w, dir, &err);
+    *p = (Parent){ .fd = -1 };
     if (!d) return err;
     err = read_path(g, ptr, len, buf);
     if (err) return err;

@@ -189,6 +189,14 @@ static const uint8_t bigmem_wasm[] = {
 };
 
 /*
+** (module (table 100 funcref))
+*/
+static const uint8_t bigtable_wasm[] = {
+    0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, 0x04, 0x04, 0x01, 0x70,
+    0x00, 0x64,
+};
+
+/*
 ** (module (func (result i32) i64.const 1))
 */
 static const uint8_t invalid_wasm[] = {
@@ -510,7 +518,17 @@ static int host_callback(sw_caller *c, void *user, const sw_slot *args,
     return 0;
 }
 
-static sw_instance *host_instance(sw_store *s, sw_module *m, HostState *st)
+/* Returns failure without saying why. */
+static int host_silent_failure(sw_caller *c, void *user, const sw_slot *args,
+                               sw_slot *results)
+{
+    (void)c; (void)user; (void)args; (void)results;
+    return 1;
+}
+
+/* Links host.wat, with fail_fn behind its import "fail". */
+static sw_instance *host_instance(sw_store *s, sw_module *m, HostState *st,
+                                  sw_host_fn fail_fn)
 {
     static const sw_valtype combine_params[] = { SW_I32, SW_I64, SW_F64 };
     static const sw_valtype f64_result[] = { SW_F64 };
@@ -521,7 +539,7 @@ static sw_instance *host_instance(sw_store *s, sw_module *m, HostState *st)
         { SW_NAME("env"), SW_NAME("combine"),
           { SW_EXTERN_FUNC, { .func = sw_func_new_host(s, &combine, host_combine, st) } } },
         { SW_NAME("env"), SW_NAME("fail"),
-          { SW_EXTERN_FUNC, { .func = sw_func_new_host(s, &sink, host_fail, st) } } },
+          { SW_EXTERN_FUNC, { .func = sw_func_new_host(s, &sink, fail_fn, st) } } },
         { SW_NAME("env"), SW_NAME("exit"),
           { SW_EXTERN_FUNC, { .func = sw_func_new_host(s, &sink, host_exit, st) } } },
         { SW_NAME("env"), SW_NAME("callback"),
@@ -539,7 +557,7 @@ TEST(host_functions)
     sw_module *m = LOAD(host_wasm);
     sw_store *s = sw_store_new(NULL);
     HostState st = { 0, NULL };
-    sw_instance *inst = m ? host_instance(s, m, &st) : NULL;
+    sw_instance *inst = m ? host_instance(s, m, &st, host_fail) : NULL;
     CHECK(inst != NULL);
     if (!inst) goto done;
     sw_error err;
@@ -569,6 +587,25 @@ TEST(host_functions)
     /* the store still works after a trap and an exit */
     CHECK_EQ_INT(call_i32(inst, "double", 21, &out, &err), 0);
     CHECK_EQ_INT(out, 42);
+done:
+    sw_store_free(s);
+    sw_module_free(m);
+}
+
+TEST(host_failure_without_message)
+{
+    sw_module *m = LOAD(host_wasm);
+    sw_store *s = sw_store_new(NULL);
+    HostState st = { 0, NULL };
+    sw_instance *inst = m ? host_instance(s, m, &st, host_silent_failure) : NULL;
+    CHECK(inst != NULL);
+    if (!inst) goto done;
+    sw_error err;
+    sw_value a = i32v(1);
+    CHECK_EQ_INT(sw_call(sw_instance_func(inst, "fail"), &a, 1, NULL, 0, &err), -1);
+    CHECK_EQ_INT(err.kind, SW_ERR_TRAP);
+    CHECK_EQ_INT(err.trap, SW_TRAP_HOST);
+    CHECK(err.message[0] != '\0');
 done:
     sw_store_free(s);
     sw_module_free(m);
@@ -637,17 +674,24 @@ done:
     sw_module_free(m);
 }
 
-TEST(declared_memory_above_store_limit)
+TEST(declared_sizes_above_store_limits)
 {
-    sw_module *m = LOAD(bigmem_wasm);
-    const sw_limits limits = { .max_memory_pages = 10 };
+    sw_module *mem = LOAD(bigmem_wasm), *tab = LOAD(bigtable_wasm);
+    const sw_limits limits = { .max_memory_pages = 10, .max_table_size = 50 };
     sw_store *s = sw_store_new(&limits);
     sw_error err;
-    CHECK(m && sw_instantiate(s, m, NULL, 0, &err) == NULL);
+    CHECK(mem && sw_instantiate(s, mem, NULL, 0, &err) == NULL);
     CHECK_EQ_INT(err.kind, SW_ERR_LINK);
     CHECK(strstr(err.message, "20 pages") != NULL);
+    CHECK(tab && sw_instantiate(s, tab, NULL, 0, &err) == NULL);
+    CHECK_EQ_INT(err.kind, SW_ERR_LINK);
+    CHECK(strstr(err.message, "100 elements") != NULL);
+    CHECK(sw_table_new(s, SW_FUNCREF, 51, SW_NO_MAX, NULL) == NULL);
+    CHECK(sw_store_limits(s)->max_table_size == 50);
+    CHECK(sw_store_limits(s)->max_call_depth == 10000); /* a default */
     sw_store_free(s);
-    sw_module_free(m);
+    sw_module_free(mem);
+    sw_module_free(tab);
 }
 
 TEST(tables_and_globals)
@@ -836,15 +880,18 @@ TEST(interrupt_from_another_thread)
     int32_t r;
     CHECK_EQ_INT(call_i32(inst, "count", 5, &r, &err), 0); /* consumed */
     CHECK_EQ_INT(r, 5);
+    sw_store_interrupt(s); /* with no call running: the next one stops */
+    CHECK_EQ_INT(sw_call(sw_instance_func(inst, "spin"), NULL, 0, NULL, 0, &err), -1);
+    CHECK_EQ_INT(err.trap, SW_TRAP_INTERRUPTED);
 done:
     sw_store_free(s);
     sw_module_free(m);
 }
 
-TEST(stack_exhaustion_then_reuse)
+static void exhaust_stack(const sw_limits *limits)
 {
     sw_module *m = LOAD(loops_wasm);
-    sw_store *s = sw_store_new(NULL);
+    sw_store *s = sw_store_new(limits);
     sw_instance *inst = loops_instance(s, m);
     if (!inst) goto done;
     sw_error err;
@@ -859,6 +906,15 @@ TEST(stack_exhaustion_then_reuse)
 done:
     sw_store_free(s);
     sw_module_free(m);
+}
+
+TEST(stack_exhaustion_then_reuse)
+{
+    exhaust_stack(NULL);
+    const sw_limits shallow = { .max_call_depth = 50 };
+    exhaust_stack(&shallow);
+    const sw_limits small_stack = { .stack_slots = 1000 };
+    exhaust_stack(&small_stack);
 }
 
 /* ---- Threads -------------------------------------------------------------- */
@@ -904,9 +960,10 @@ int main(void)
     RUN(link_resolves_imports_and_keeps_identity);
     RUN(link_errors);
     RUN(host_functions);
+    RUN(host_failure_without_message);
     RUN(host_function_called_directly);
     RUN(memory_access_and_growth);
-    RUN(declared_memory_above_store_limit);
+    RUN(declared_sizes_above_store_limits);
     RUN(tables_and_globals);
     RUN(start_function_runs);
     RUN(segment_traps_keep_earlier_effects);
