@@ -28,6 +28,13 @@ $(B)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(BASEFLAGS) $(CFLAGS) -c $< -o $@
 
+# The interpreter's computed-goto dispatch needs each handler to end in its
+# own indirect jump; clang 19 stops duplicating the dispatch block for
+# blocks with more than 16 predecessors unless these limits are raised.
+ifneq ($(findstring clang,$(CC)),)
+$(B)/lib/wasm/interp.o: BASEFLAGS += -mllvm -tail-dup-pred-size=1000 -mllvm -tail-dup-succ-size=1000
+endif
+
 $(B)/libsluice-wasm.a: $(LIBWASM_OBJ)
 	@rm -f $@
 	ar rcs $@ $^

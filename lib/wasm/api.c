@@ -28,8 +28,8 @@ enum {
        nothing measurable, small enough (microseconds of guest work) that
        deadlines and interrupts are honoured promptly. */
     BUDGET_CHUNK = 10000,
-    /* Host calls with at most this many parameters copy them on the C
-       stack instead of the heap. */
+    /* Calls with at most this many argument or result slots convert or
+       copy them on the C stack instead of the heap. */
     LOCAL_SLOTS = 16
 };
 

@@ -324,7 +324,8 @@ static void emit_move(Compiler *c, const Move *mv)
 static void move_top(Compiler *c, uint32_t n, uint32_t dst)
 {
     if (c->dead || c->failed || n == 0) return;
-    Move mv[n];
+    Move *mv = malloc(n * sizeof *mv);
+    if (!mv) return out_of_memory(c);
     uint32_t pending = 0;
     for (uint32_t i = 0; i < n; i++) {
         uint32_t index = c->height - n + i;
@@ -349,6 +350,7 @@ static void move_top(Compiler *c, uint32_t n, uint32_t dst)
         emit_move(c, &mv[i]);
         mv[i] = mv[--pending];
     }
+    free(mv);
 }
 
 /* ---- control frames ------------------------------------------------------ */

@@ -271,6 +271,17 @@ second"
     verdict "writes, mkdir, rename, unlink, rmdir in a granted directory, and only there"
 }
 
+case_misc_calls() {
+    make_sandbox
+    run "$SLUICE" wasm run --dir "$WORK/box:/box" "$W/misc.wasm"
+    want_status 0
+    want_not_in stdout '^bad'
+    [ "$(grep -c '^ok' "$WORK/stdout")" -eq 21 ] ||
+        problems+=("wanted 21 ok lines: $(show stdout)")
+    [ "$(readlink "$WORK/box/sym")" = pos.txt ] || problems+=("no symlink made")
+    verdict "pread/pwrite, truncate, renumber, fcntl, links, utimensat, poll"
+}
+
 case_missing_dir() {
     run "$SLUICE" wasm run --dir "$WORK/no/such/dir" "$W/hello.wasm"
     want_status 1
@@ -463,7 +474,7 @@ case_usage() {
 
 build_guests
 for c in hello args_env stdin exit_codes clock_random read_granted \
-         relative_dirs big_listing read_denied escapes writes missing_dir wasi_hostile invoke_numbers \
+         relative_dirs big_listing read_denied escapes writes misc_calls missing_dir wasi_hostile invoke_numbers \
          invoke_multi invoke_errors fuel timeout traps bad_files link_errors \
          memory_bomb usage; do
     "case_$c"

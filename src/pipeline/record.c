@@ -1,0 +1,249 @@
+/*
+** record.c: batches, their arenas, and the record and value operations of
+** record.h. The arena grows by blocks that double up to 1 MiB, so a batch
+** of a thousand small records costs a couple of mallocs.
+*/
+#include "record.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct SlArenaBlock {
+    SlArenaBlock *next;
+    size_t size;
+    _Alignas(8) char data[];
+};
+
+enum { FIRST_BLOCK = 16 * 1024, MAX_BLOCK = 1024 * 1024 };
+
+static void *xmalloc(size_t n)
+{
+    void *p = malloc(n);
+    if (!p) {
+        fprintf(stderr, "sluice: out of memory (%zu bytes)\n", n);
+        abort();
+    }
+    return p;
+}
+
+static void arena_grow(SlArena *a, size_t need)
+{
+    size_t size = a->head ? a->head->size * 2 : FIRST_BLOCK;
+    if (size > MAX_BLOCK) size = MAX_BLOCK;
+    if (size < need) size = need;
+    SlArenaBlock *blk = xmalloc(sizeof *blk + size);
+    blk->next = a->head;
+    blk->size = size;
+    a->head = blk;
+    a->next = blk->data;
+    a->end = blk->data + size;
+    a->total += size;
+}
+
+void *sl_alloc(SlBatch *b, size_t size)
+{
+    SlArena *a = &b->arena;
+    size = (size + 7) & ~(size_t)7;
+    if ((size_t)(a->end - a->next) < size) arena_grow(a, size);
+    void *p = a->next;
+    a->next += size;
+    return p;
+}
+
+const char *sl_copy_str(SlBatch *b, const char *s, size_t len)
+{
+    char *p = sl_alloc(b, len + 1);
+    if (len) memcpy(p, s, len);
+    p[len] = 0;
+    return p;
+}
+
+/* ---- Batches --------------------------------------------------------- */
+
+SlBatch *sl_batch_new(void)
+{
+    SlBatch *b = xmalloc(sizeof *b);
+    memset(b, 0, sizeof *b);
+    return b;
+}
+
+void sl_batch_free(SlBatch *b)
+{
+    if (!b) return;
+    SlArenaBlock *blk = b->arena.head;
+    while (blk) {
+        SlArenaBlock *next = blk->next;
+        free(blk);
+        blk = next;
+    }
+    free(b->records);
+    free(b);
+}
+
+SlRecord *sl_batch_add(SlBatch *b)
+{
+    if (b->count == b->cap) {
+        b->cap = b->cap ? b->cap * 2 : SL_BATCH_RECORDS;
+        SlRecord *grown = realloc(b->records, b->cap * sizeof *grown);
+        if (!grown) {
+            fprintf(stderr, "sluice: out of memory (batch of %u)\n", b->cap);
+            abort();
+        }
+        b->records = grown;
+    }
+    SlRecord *r = &b->records[b->count++];
+    memset(r, 0, sizeof *r);
+    return r;
+}
+
+size_t sl_batch_memory(const SlBatch *b)
+{
+    return sizeof *b + b->cap * sizeof(SlRecord) + b->arena.total;
+}
+
+/* ---- Deep copies ----------------------------------------------------- */
+
+static void copy_map(SlBatch *b, SlMap *dst, const SlMap *src);
+
+static SlValue copy_value(SlBatch *b, const SlValue *v)
+{
+    SlValue out = *v;
+    switch (v->type) {
+    case SL_STRING:
+        out.as.s = sl_copy_str(b, v->as.s, v->len);
+        break;
+    case SL_ARRAY:
+        out = sl_array(b, v->len);
+        for (uint32_t i = 0; i < v->len; i++)
+            out.as.items[i] = copy_value(b, &v->as.items[i]);
+        break;
+    case SL_MAP:
+        out = sl_map(b);
+        copy_map(b, out.as.map, v->as.map);
+        break;
+    default:
+        break;
+    }
+    return out;
+}
+
+static void copy_map(SlBatch *b, SlMap *dst, const SlMap *src)
+{
+    dst->count = dst->cap = src->count;
+    dst->fields = src->count ? sl_alloc(b, src->count * sizeof(SlField)) : NULL;
+    for (uint32_t i = 0; i < src->count; i++) {
+        const SlField *f = &src->fields[i];
+        dst->fields[i].name = sl_copy_str(b, f->name, f->name_len);
+        dst->fields[i].name_len = f->name_len;
+        dst->fields[i].value = copy_value(b, &f->value);
+    }
+}
+
+SlRecord *sl_batch_add_copy(SlBatch *b, const SlRecord *r)
+{
+    SlRecord *copy = sl_batch_add(b);
+    copy_map(b, &copy->fields, &r->fields);
+    copy_map(b, &copy->meta, &r->meta);
+    return copy;
+}
+
+SlBatch *sl_batch_clone(const SlBatch *b)
+{
+    SlBatch *c = sl_batch_new();
+    for (uint32_t i = 0; i < b->count; i++) sl_batch_add_copy(c, &b->records[i]);
+    c->bytes = b->bytes;
+    return c;
+}
+
+/* ---- Values and maps ------------------------------------------------- */
+
+SlValue sl_array(SlBatch *b, uint32_t n)
+{
+    SlValue v = { .type = SL_ARRAY, .len = n };
+    v.as.items = n ? sl_alloc(b, n * sizeof(SlValue)) : NULL;
+    for (uint32_t i = 0; i < n; i++) v.as.items[i] = sl_null();
+    return v;
+}
+
+SlValue sl_map(SlBatch *b)
+{
+    SlValue v = { .type = SL_MAP };
+    v.as.map = sl_alloc(b, sizeof(SlMap));
+    memset(v.as.map, 0, sizeof(SlMap));
+    return v;
+}
+
+const char *sl_type_name(SlType t)
+{
+    static const char *const names[] = {
+        "null", "bool", "int", "float", "string", "timestamp", "array", "map"
+    };
+    return (unsigned)t < sizeof names / sizeof names[0] ? names[t] : "?";
+}
+
+static SlField *find_field(const SlMap *m, const char *name, size_t len)
+{
+    for (uint32_t i = 0; i < m->count; i++) {
+        SlField *f = &m->fields[i];
+        if (f->name_len == len && !memcmp(f->name, name, len)) return f;
+    }
+    return NULL;
+}
+
+SlValue *sl_map_get(const SlMap *m, const char *name, size_t len)
+{
+    SlField *f = find_field(m, name, len);
+    return f ? &f->value : NULL;
+}
+
+SlValue *sl_map_set(SlBatch *b, SlMap *m, const char *name, size_t len)
+{
+    SlField *f = find_field(m, name, len);
+    if (f) return &f->value;
+    if (m->count == m->cap) {
+        /* The old table stays in the arena: cheap, and it dies with it. */
+        uint32_t cap = m->cap ? m->cap * 2 : 8;
+        SlField *grown = sl_alloc(b, cap * sizeof *grown);
+        if (m->count) memcpy(grown, m->fields, m->count * sizeof *grown);
+        m->fields = grown;
+        m->cap = cap;
+    }
+    f = &m->fields[m->count++];
+    f->name = name;
+    f->name_len = (uint32_t)len;
+    f->value = sl_null();
+    return &f->value;
+}
+
+bool sl_map_remove(SlMap *m, const char *name, size_t len)
+{
+    SlField *f = find_field(m, name, len);
+    if (!f) return false;
+    size_t after = (size_t)(m->fields + m->count - (f + 1));
+    memmove(f, f + 1, after * sizeof *f);
+    m->count--;
+    return true;
+}
+
+bool sl_map_rename(SlMap *m, const char *from, size_t from_len,
+                   const char *to, size_t to_len)
+{
+    SlField *f = find_field(m, from, from_len);
+    if (!f) return false;
+    sl_map_remove(m, to, to_len);
+    f = find_field(m, from, from_len); /* removal may have moved it */
+    f->name = to;
+    f->name_len = (uint32_t)to_len;
+    return true;
+}
+
+SlValue *sl_get(const SlRecord *r, const char *name)
+{
+    return sl_map_get(&r->fields, name, strlen(name));
+}
+
+SlValue *sl_set(SlBatch *b, SlRecord *r, const char *name)
+{
+    return sl_map_set(b, &r->fields, name, strlen(name));
+}
