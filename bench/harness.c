@@ -5,10 +5,10 @@
 **
 ** KERNELS.wasm is bench/kernels/ compiled to one Wasm module; the same
 ** kernels are linked into this program natively (gcc -O2). The sections are
-**   kernels     every kernel, native then Wasm, and the geomean slowdown
+**   kernels     every kernel, native against Wasm, and the geomean slowdown
 **   calls       cost of a host-to-guest call through sw_call_raw
 **   instantiate cost of store + instantiate + free of a small module
-** and any kernel name runs that kernel alone (handy under perf). With no
+** and kernel names select single kernels (handy under perf). With no
 ** section, everything runs.
 **
 ** Figures are the best of a few runs, in process CPU time, printed beside
@@ -175,22 +175,34 @@ static sw_instance *load_and_instantiate(const uint8_t *bytes, size_t len,
     return sw_instantiate(*store, *module, NULL, 0, err);
 }
 
-/* Runs work up to `samples` times and keeps the fastest time in *best_ms.
-   The checksum is the last run's (every run computes the same one). */
-static int best_of(int samples, Workload work, void *context, uint32_t n,
-                   uint64_t *checksum, double *best_ms, sw_error *err)
+typedef struct Timing {
+    double best_ms, spent_ms;
+    uint64_t checksum; /* of the last run; every run computes the same */
+} Timing;
+
+#define NO_TIMING ((Timing){ INFINITY, 0.0, 0 })
+
+/* Runs work once and adds the run to t. */
+static int sample(Workload work, void *context, uint32_t n, Timing *t,
+                  sw_error *err)
 {
-    double spent = 0.0;
-    *best_ms = INFINITY;
-    for (int i = 0; i < samples && spent < SAMPLING_BUDGET_MS; i++) {
-        double start = now_ms();
-        if (work(context, n, checksum, err) != 0)
+    double start = now_ms();
+    if (work(context, n, &t->checksum, err) != 0)
+        return -1;
+    double ms = now_ms() - start;
+    t->spent_ms += ms;
+    if (ms < t->best_ms)
+        t->best_ms = ms;
+    return 0;
+}
+
+static int best_of(int samples, Workload work, void *context, uint32_t n,
+                   Timing *t, sw_error *err)
+{
+    *t = NO_TIMING;
+    for (int i = 0; i < samples && t->spent_ms < SAMPLING_BUDGET_MS; i++)
+        if (sample(work, context, n, t, err) != 0)
             return -1;
-        double ms = now_ms() - start;
-        spent += ms;
-        if (ms < *best_ms)
-            *best_ms = ms;
-    }
     return 0;
 }
 
@@ -219,12 +231,11 @@ static int run_guest(void *context, uint32_t n, uint64_t *checksum,
    so that one run slowed down by a neighbour does not make n too small. */
 static uint32_t calibrate(const Kernel *kernel)
 {
-    uint64_t checksum;
-    double ms;
+    Timing t;
     sw_error err;
     for (uint32_t n = 1;; n *= 2) {
-        best_of(2, run_native, (void *)kernel, n, &checksum, &ms, &err);
-        if (ms >= CALIBRATION_MS || n > UINT32_MAX / 2)
+        best_of(2, run_native, (void *)kernel, n, &t, &err);
+        if (t.best_ms >= CALIBRATION_MS || n > UINT32_MAX / 2)
             return n;
     }
 }
@@ -247,47 +258,57 @@ static int guest_kernel(sw_store *store, const sw_module *module,
     return 0;
 }
 
+/* Native and Wasm runs alternate, so that a burst of load elsewhere on the
+   machine slows both sides alike. */
+static int measure_kernel(const Kernel *kernel, sw_func *func, uint32_t n,
+                          Timing *native, Timing *guest, sw_error *err)
+{
+    *native = *guest = NO_TIMING;
+    for (int i = 0; i < SAMPLES && guest->spent_ms < SAMPLING_BUDGET_MS; i++) {
+        sample(run_native, (void *)kernel, n, native, err);
+        if (sample(run_guest, func, n, guest, err) != 0)
+            return -1;
+    }
+    return 0;
+}
+
 /* Prints the kernel's row; returns its slowdown, or 0 if it failed. */
 static double bench_kernel(const sw_module *module, const Kernel *kernel)
 {
     uint32_t n = calibrate(kernel);
-    uint64_t native_sum, guest_sum;
-    double native_ms, guest_ms, slowdown = 0.0;
+    Timing native, guest;
+    double slowdown = 0.0;
     sw_error err;
-    best_of(SAMPLES, run_native, (void *)kernel, n, &native_sum, &native_ms,
-            &err);
-
     sw_store *store = sw_store_new(NULL);
     sw_func *func;
     if (!store) {
         engine_bug("%s: cannot create a store", kernel->name);
     } else if (guest_kernel(store, module, kernel, &func, &err) != 0) {
         engine_bug("%s: instantiation failed: %s", kernel->name, err.message);
-    } else if (best_of(SAMPLES, run_guest, func, n, &guest_sum, &guest_ms,
-                       &err) != 0) {
+    } else if (measure_kernel(kernel, func, n, &native, &guest, &err) != 0) {
         engine_bug("%s: n=%u: %s", kernel->name, n, err.message);
-    } else if (guest_sum != native_sum) {
+    } else if (guest.checksum != native.checksum) {
         engine_bug("%s: n=%u: checksum %#llx, native %#llx", kernel->name, n,
-                   (unsigned long long)guest_sum,
-                   (unsigned long long)native_sum);
+                   (unsigned long long)guest.checksum,
+                   (unsigned long long)native.checksum);
     } else {
-        slowdown = guest_ms / native_ms;
+        slowdown = guest.best_ms / native.best_ms;
         printf("%-10s %10u %10.1f %10.1f %9.2fx   %s\n", kernel->name, n,
-               native_ms, guest_ms, slowdown, kernel->what);
+               native.best_ms, guest.best_ms, slowdown, kernel->what);
     }
     free_engine_objects(store, NULL);
     fflush(stdout);
     return slowdown;
 }
 
-static void bench_kernels(const sw_module *module, const Kernel *only)
+static void bench_kernels(const sw_module *module, const bool *chosen)
 {
     printf("%-10s %10s %10s %10s %10s\n", "kernel", "n", "native_ms",
            "wasm_ms", "slowdown");
     double log_sum = 0.0;
     int attempted = 0, measured = 0;
     for (size_t i = 0; i < NKERNELS; i++) {
-        if (only && only != &kernels[i])
+        if (!chosen[i])
             continue;
         attempted++;
         double slowdown = bench_kernel(module, &kernels[i]);
@@ -328,19 +349,17 @@ static void bench_call(sw_instance *inst, const char *name, const char *label,
                        uint64_t expected)
 {
     sw_func *func = sw_instance_func(inst, name);
-    uint64_t checksum;
-    double ms;
+    Timing t;
     sw_error err;
     if (!func)
         engine_bug("calls.wasm: no export %s", name);
-    else if (best_of(SAMPLES, run_calls, func, CALLS, &checksum, &ms,
-                     &err) != 0)
+    else if (best_of(SAMPLES, run_calls, func, CALLS, &t, &err) != 0)
         engine_bug("calls.wasm: %s: %s", name, err.message);
-    else if (checksum != expected)
+    else if (t.checksum != expected)
         engine_bug("calls.wasm: %s returned wrong values", name);
     else
-        printf("  %-22s %8.1f ns   target %s\n", label, ms * 1e6 / CALLS,
-               TARGET_CALL);
+        printf("  %-22s %8.1f ns   target %s\n", label,
+               t.best_ms * 1e6 / CALLS, TARGET_CALL);
     fflush(stdout);
 }
 
@@ -405,19 +424,18 @@ static void bench_instantiate(void)
     sw_store *store;
     sw_instance *inst = load_and_instantiate(small_wasm, sizeof small_wasm,
                                              &module, &store, &err);
-    uint64_t checksum;
-    double ms;
+    Timing t;
     if (!inst)
         engine_bug("small.wasm: %s", err.message);
     else if (!small_instance_works(inst, &err))
         engine_bug("small.wasm: wrong results after instantiation %s",
                    err.message);
-    else if (best_of(SAMPLES, run_instantiations, module, INSTANTIATIONS,
-                     &checksum, &ms, &err) != 0)
+    else if (best_of(SAMPLES, run_instantiations, module, INSTANTIATIONS, &t,
+                     &err) != 0)
         engine_bug("small.wasm: %s", err.message);
     else
         printf("  %-22s %8.2f us   target %s\n", "small module",
-               ms * 1e3 / INSTANTIATIONS, TARGET_INSTANTIATE);
+               t.best_ms * 1e3 / INSTANTIATIONS, TARGET_INSTANTIATE);
     free_engine_objects(store, module);
     printf("\n");
 }
@@ -444,7 +462,7 @@ static uint8_t *read_file(const char *path, size_t *len)
     return bytes;
 }
 
-static int run_kernel_section(const char *path, const Kernel *only)
+static int run_kernel_section(const char *path, const bool *chosen)
 {
     size_t len;
     uint8_t *bytes = read_file(path, &len);
@@ -459,54 +477,61 @@ static int run_kernel_section(const char *path, const Kernel *only)
         engine_bug("%s: at byte %zu: %s", path, err.offset, err.message);
         return 0;
     }
-    bench_kernels(module, only);
+    bench_kernels(module, chosen);
     sw_module_free(module);
     return 0;
 }
 
-static const Kernel *kernel_named(const char *name)
+typedef struct Selection {
+    bool kernels[NKERNELS], calls, instantiate;
+} Selection;
+
+/* Adds a section or a kernel name to the selection; false if unknown. */
+static bool select_section(Selection *sel, const char *name)
 {
+    bool all_kernels = strcmp(name, "kernels") == 0, found = all_kernels;
     for (size_t i = 0; i < NKERNELS; i++)
-        if (strcmp(kernels[i].name, name) == 0)
-            return &kernels[i];
-    return NULL;
+        if (all_kernels || strcmp(kernels[i].name, name) == 0)
+            sel->kernels[i] = found = true;
+    if (strcmp(name, "calls") == 0)
+        sel->calls = found = true;
+    if (strcmp(name, "instantiate") == 0)
+        sel->instantiate = found = true;
+    return found;
 }
 
-static int run_section(const char *path, const char *section)
+static bool any_kernel(const Selection *sel)
 {
-    if (strcmp(section, "kernels") == 0)
-        return run_kernel_section(path, NULL);
-    if (strcmp(section, "calls") == 0) {
-        bench_calls();
-        return 0;
-    }
-    if (strcmp(section, "instantiate") == 0) {
-        bench_instantiate();
-        return 0;
-    }
-    const Kernel *kernel = kernel_named(section);
-    if (kernel)
-        return run_kernel_section(path, kernel);
-    fprintf(stderr, "harness: unknown section %s\n", section);
-    return -1;
+    for (size_t i = 0; i < NKERNELS; i++)
+        if (sel->kernels[i])
+            return true;
+    return false;
 }
 
 int main(int argc, char **argv)
 {
-    static const char *everything[] = { "kernels", "calls", "instantiate" };
-    if (argc < 2) {
+    Selection sel = { 0 };
+    bool known = argc >= 2;
+    for (int i = 2; i < argc && known; i++)
+        known = select_section(&sel, argv[i]);
+    if (argc == 2)
+        known = select_section(&sel, "kernels") &&
+                select_section(&sel, "calls") &&
+                select_section(&sel, "instantiate");
+    if (!known) {
         fprintf(stderr, "usage: harness KERNELS.wasm [kernels|calls|"
                         "instantiate|KERNEL]...\n");
         return 2;
     }
-    const char **sections = argc > 2 ? (const char **)argv + 2 : everything;
-    int nsections = argc > 2 ? argc - 2 : 3;
 
     printf("Sluice engine benchmark: interpreter vs native gcc -O2, best of "
            "%d runs\n\n", SAMPLES);
-    for (int i = 0; i < nsections; i++)
-        if (run_section(argv[1], sections[i]) != 0)
-            return 2;
+    if (any_kernel(&sel) && run_kernel_section(argv[1], sel.kernels) != 0)
+        return 2;
+    if (sel.calls)
+        bench_calls();
+    if (sel.instantiate)
+        bench_instantiate();
     if (engine_bugs) {
         printf("%d ENGINE BUG(s): the figures above are incomplete\n",
                engine_bugs);

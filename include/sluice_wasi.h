@@ -76,9 +76,10 @@ void sw_wasi_free(sw_wasi *wasi);
 size_t sw_wasi_imports(sw_wasi *wasi, sw_store *store,
                        const sw_import **imports);
 
-/* Calls the instance's exported `_start`. Returns the guest's exit status
-   (0 when _start returns, the proc_exit code otherwise), or -1 with err
-   filled if there is no _start or the guest trapped. */
+/* Calls the instance's exported `_start`. Returns the guest's exit status:
+   0 when _start returns, else the low 8 bits of the proc_exit code, as a
+   POSIX process would report them (err->exit_code keeps all of it).
+   Returns -1 with err filled if there is no _start or the guest trapped. */
 int sw_wasi_run(sw_wasi *wasi, sw_store *store, sw_instance *inst,
                 sw_error *err);
 

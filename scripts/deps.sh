@@ -8,6 +8,12 @@ packages=(
   libjansson-dev                # JSON (spec-test scripts, function tests)
   libyaml-dev                   # YAML (pipelines, test cases)
   wabt                          # wast2json, for the spec suite
+  libsqlite3-dev sqlite3        # the sqlite sink; the CLI checks it in tests
+  libcurl4-openssl-dev          # the http sink
+  libpcre2-dev                  # the parse_regex transform
+  zlib1g-dev                    # gzip bodies of the http sink
+  libmicrohttpd-dev             # the http source
+  curl python3                  # clients in the network sources tests
   wasi-libc libclang-rt-19-dev-wasm32  # C to wasm32-wasi (tests, benchmarks)
 )
 

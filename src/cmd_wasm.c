@@ -252,6 +252,11 @@ static int parse_options(int argc, char **argv, bool for_run, Options *o)
 
 /* ---- Loading and reporting --------------------------------------------- */
 
+/* Beyond this a module is refused rather than read: the path may name an
+   endless stream such as a device. */
+enum { MAX_MODULE_BYTES = 256 << 20 };
+
+/* The whole file, or NULL with errno set. */
 static uint8_t *read_file(const char *path, size_t *len)
 {
     FILE *f = fopen(path, "rb");
@@ -260,18 +265,20 @@ static uint8_t *read_file(const char *path, size_t *len)
     uint8_t *buf = malloc(cap);
     while (buf) {
         n += fread(buf + n, 1, cap - n, f);
-        if (n < cap) break;
-        uint8_t *grown = cap <= SIZE_MAX / 2 ? realloc(buf, cap *= 2) : NULL;
+        if (n < cap || ferror(f)) break;
+        uint8_t *grown = NULL;
+        if (cap < MAX_MODULE_BYTES) grown = realloc(buf, cap *= 2);
+        else errno = EFBIG;
         if (!grown) free(buf);
         buf = grown;
     }
-    int failed = ferror(f), saved = errno;
-    fclose(f);
-    if (buf && failed) {
+    int saved = errno;
+    if (buf && ferror(f)) {
         free(buf);
         buf = NULL;
-        errno = saved;
     }
+    fclose(f);
+    errno = saved;
     *len = n;
     return buf;
 }

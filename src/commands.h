@@ -9,5 +9,12 @@
 int cmd_wasm_run(int argc, char **argv);      /* cmd_wasm.c */
 int cmd_wasm_invoke(int argc, char **argv);   /* cmd_wasm.c */
 int cmd_wasm_spectest(int argc, char **argv); /* spectest.c */
+int cmd_fn_new(int argc, char **argv);        /* fn_new.c */
+int cmd_fn_build(int argc, char **argv);      /* fn_new.c */
+int cmd_fn_run(int argc, char **argv);        /* cmd_fn.c */
+int cmd_fn_test(int argc, char **argv);       /* fn_test.c */
+
+int cmd_pipeline_validate(int argc, char **argv); /* cmd_pipeline.c */
+int cmd_pipeline_run(int argc, char **argv);      /* cmd_pipeline.c */
 
 #endif

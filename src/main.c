@@ -14,6 +14,12 @@ typedef struct Command {
 } Command;
 
 static const Command commands[] = {
+    { NULL, "validate", cmd_pipeline_validate,
+      "validate PIPELINE.yaml\n"
+      "      check a pipeline file; report every problem with file:line:column" },
+    { NULL, "run", cmd_pipeline_run,
+      "run [--workers N] [--queue BATCHES] [--quiet] PIPELINE.yaml\n"
+      "      run a pipeline (until its inputs end, or until SIGINT/SIGTERM)" },
     { "wasm", "run", cmd_wasm_run,
       "wasm run [--dir DIR]... [--fuel N] [--timeout MS] MODULE.wasm [ARGS...]\n"
       "      run a WASI command module" },
@@ -23,6 +29,18 @@ static const Command commands[] = {
     { "wasm", "spectest", cmd_wasm_spectest,
       "wasm spectest SCRIPT.json\n"
       "      run a wast2json spec-test script" },
+    { "fn", "new", cmd_fn_new,
+      "fn new --lang rust|c NAME [--dir PATH]\n"
+      "      create a function project that builds and passes its tests" },
+    { "fn", "build", cmd_fn_build,
+      "fn build [DIR]\n"
+      "      build the function project in DIR (default: .) to a .wasm module" },
+    { "fn", "run", cmd_fn_run,
+      "fn run [OPTIONS] MODULE.wasm --input FILE|- [--config FILE]\n"
+      "      call a function once and print its output" },
+    { "fn", "test", cmd_fn_test,
+      "fn test [OPTIONS] MODULE.wasm CASES.yaml\n"
+      "      run a function on test cases and compare with the expected results" },
 };
 
 static int usage(FILE *out)
@@ -40,7 +58,9 @@ int main(int argc, char **argv)
         return usage(stdout);
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {
         const Command *c = &commands[i];
-        if (argc >= 3 && !strcmp(argv[1], c->group) && !strcmp(argv[2], c->name))
+        if (!c->group && !strcmp(argv[1], c->name))
+            return c->run(argc - 1, argv + 1);
+        if (c->group && argc >= 3 && !strcmp(argv[1], c->group) && !strcmp(argv[2], c->name))
             return c->run(argc - 2, argv + 2);
     }
     fprintf(stderr, "sluice: unknown command '%s%s%s'\n", argv[1],

@@ -124,14 +124,14 @@ const char *sfn_module_name(const sfn_module *module);
 
 typedef struct sfn_instance sfn_instance;
 
-/* Instantiates, checks the export signatures and the ABI version, runs
-   _initialize (WASI reactors) and sluice_init with the configuration.
-   options may be NULL for the defaults. */
+/* Instantiates, checks the export signatures, runs _initialize (WASI
+   reactors), checks the ABI version and runs sluice_init with the
+   configuration. options may be NULL for the defaults. */
 sfn_instance *sfn_instance_new(const sfn_module *module,
                                const sfn_options *options, sfn_error *err);
 void sfn_instance_free(sfn_instance *inst);
 
-/* Runs the function on one input document. Returns 0 with *out/*out_len set
+/* Runs the function on one input document. Returns 0 with *out and *out_len set
    to the output, which belongs to the instance and stays valid until its
    next call or its end; or -1 with err filled. */
 int sfn_call(sfn_instance *inst, const uint8_t *input, size_t input_len,

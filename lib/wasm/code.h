@@ -21,6 +21,10 @@
 
 #include "internal.h"
 
+/* Every frame has at least this many slots after the params, so that a
+   call may clear that many locals unconditionally. */
+#define CODE_INLINE_ZEROED 4
+
 struct Code {
     uint32_t *words;
     uint32_t nwords;

@@ -51,7 +51,6 @@ typedef struct Ctrl {
     uint32_t loop_pos;      /* loop: position of the header */
     uint32_t loop_ninstr;   /* loop: instruction count at the header */
     uint32_t else_instr, else_word; /* if: the branch to the else arm */
-    uint32_t save_base;     /* if with params: saved copies, for the else */
 } Ctrl;
 
 /* A branch word waiting for the end of its block. */
@@ -84,8 +83,6 @@ typedef struct Compiler {
     uint32_t nctrls, ctrl_cap;
     Patch *patches;
     uint32_t npatches, patch_cap;
-    uint32_t *save_words; /* words naming save slots, relocated at the end */
-    uint32_t nsave_words, save_words_cap, nsaves;
 
     uint32_t *code;
     uint32_t len, code_cap;
@@ -304,6 +301,16 @@ typedef struct Move {
     uint32_t src_slot; /* for locals and temps */
 } Move;
 
+/* If the last instruction computed the entry at index, makes it write slot
+   instead (the caller guarantees nothing else reads the entry's home). */
+static bool retarget(Compiler *c, uint32_t index, uint32_t slot)
+{
+    if (c->last_dst == NONE || c->code[c->last_dst] != home(c, index)) return false;
+    c->code[c->last_dst] = slot;
+    forget_last(c);
+    return true;
+}
+
 static bool move_is_read(const Move *mv, uint32_t n, uint32_t skip, uint32_t slot)
 {
     for (uint32_t j = 0; j < n; j++)
@@ -327,6 +334,11 @@ static void move_top(Compiler *c, uint32_t n, uint32_t dst)
     Move *mv = malloc(n * sizeof *mv);
     if (!mv) return out_of_memory(c);
     uint32_t pending = 0;
+    uint32_t top = c->height - 1;
+    if (n == 1 && c->stack[top].kind == LAZY_TEMP && retarget(c, top, dst)) {
+        free(mv);
+        return;
+    }
     for (uint32_t i = 0; i < n; i++) {
         uint32_t index = c->height - n + i;
         Entry e = c->stack[index];
@@ -638,22 +650,6 @@ static void compile_loop(Compiler *c)
     forget_last(c);
 }
 
-/* The else arm needs the if's params, which the then arm may overwrite:
-   they are saved in slots past the operand stack (relocated at the end). */
-static void save_params(Compiler *c, Ctrl *f, bool restore)
-{
-    for (uint32_t i = 0; i < f->nparams; i++) {
-        uint32_t slot = home(c, f->height + i);
-        emit_op(c, OP_MOV);
-        if (c->dead) continue;
-        if (restore) emit_word(c, slot);
-        if (GROW(c, save_words, save_words_cap, c->nsave_words + 1))
-            c->save_words[c->nsave_words++] = c->len;
-        emit_word(c, f->save_base + i);
-        if (!restore) emit_word(c, slot);
-    }
-}
-
 static void compile_if(Compiler *c)
 {
     const uint8_t *p, *res;
@@ -662,12 +658,9 @@ static void compile_if(Compiler *c)
     if (c->failed) return;
     Cond cond = pop_cond(c);
     enter_block(c, CTRL_IF, p, np, res, nr);
+    /* the else arm finds the params where the then arm found them: only
+       one of the arms runs */
     Ctrl *f = top_ctrl(c);
-    if (np && !c->dead) {
-        f->save_base = c->nsaves;
-        c->nsaves += np;
-        save_params(c, f, false);
-    }
     if (!c->dead) f->else_instr = emit_cond(c, negate(cond), &f->else_word);
     forget_last(c);
 }
@@ -699,7 +692,6 @@ static void compile_else(Compiler *c)
     if (!c->dead) emit_jump(c, f);
     c->dead = f->dead_at_start;
     bind_else(c, f);
-    if (f->nparams) save_params(c, f, true);
     f->kind = CTRL_ELSE;
     f->unreachable = false;
     c->height = f->height;
@@ -922,12 +914,7 @@ static bool store_local(Compiler *c, uint32_t x, uint32_t index)
 {
     Entry e = c->stack[index];
     detach_local(c, x);
-    if (e.kind == LAZY_TEMP && c->last_dst != NONE &&
-        c->code[c->last_dst] == home(c, index)) {
-        c->code[c->last_dst] = x;
-        forget_last(c);
-        return true;
-    }
+    if (e.kind == LAZY_TEMP && retarget(c, index, x)) return true;
     if (e.kind == LAZY_CONST) emit_const(c, x, e.bits);
     else emit_mov(c, x, e.kind == LAZY_LOCAL ? e.local : home(c, index));
     forget_last(c);
@@ -1537,12 +1524,6 @@ static void compile_body(Compiler *c)
     }
 }
 
-/* Places the if-param save slots past everything else in the frame. */
-static void relocate_saves(Compiler *c)
-{
-    for (uint32_t i = 0; i < c->nsave_words; i++) c->code[c->save_words[i]] += c->frame_top;
-}
-
 int compile_function(sw_module *m, uint32_t defined_index, sw_error *err)
 {
     FuncDef *def = &m->funcs[defined_index];
@@ -1556,12 +1537,13 @@ int compile_function(sw_module *m, uint32_t defined_index, sw_error *err)
     Code *code = c.failed ? NULL : code_of(m, defined_index);
     if (!c.failed && !code) out_of_memory(&c);
     if (!c.failed) {
-        relocate_saves(&c);
         code->words = c.code;
         code->nwords = c.len;
         code->nparams = c.type->nparams;
         code->nlocals = c.nlocals;
-        code->nslots = c.frame_top + c.nsaves;
+        code->nslots = c.frame_top;
+        if (code->nslots < code->nparams + CODE_INLINE_ZEROED)
+            code->nslots = code->nparams + CODE_INLINE_ZEROED;
         code->nresults = c.type->nresults;
         code->entry_cost = c.entry_cost ? c.entry_cost : 1;
         c.code = NULL;
@@ -1571,7 +1553,6 @@ int compile_function(sw_module *m, uint32_t defined_index, sw_error *err)
     free(c.stack);
     free(c.ctrls);
     free(c.patches);
-    free(c.save_words);
     return c.failed ? -1 : 0;
 }
 

@@ -141,6 +141,19 @@ static inline sw_trap check_trunc(double f, double lo, double hi)
     return SW_TRAP_NONE;
 }
 
+/* Most functions declare few locals: the first CODE_INLINE_ZEROED slots
+   after the params are cleared without a call (frames are at least that
+   large, see code.h). */
+static inline void zero_locals(Slot *fp, const Code *code)
+{
+    Slot *locals = fp + code->nparams;
+    for (int i = 0; i < CODE_INLINE_ZEROED; i++) locals[i] = 0;
+    uint32_t n = code->nlocals - code->nparams;
+    if (n > CODE_INLINE_ZEROED)
+        memset(locals + CODE_INLINE_ZEROED, 0,
+               (n - CODE_INLINE_ZEROED) * sizeof(Slot));
+}
+
 static int trap_error(sw_error *err, sw_trap trap)
 {
     sw_fail(err, SW_ERR_TRAP, 0, "%s", sw_trap_message(trap));
@@ -168,7 +181,10 @@ static int run(sw_store *s, Instance *inst, const uint32_t *ip, Slot *fp,
     sw_func *callee;
     uint32_t call_base, call_len;
     Slot *const stack_end = s->stack_end;
-    const uint32_t max_depth = s->limits.max_call_depth;
+    /* the next free Frame; s->depth is brought up to date only where
+       someone else may look at it (host calls, returns to C, traps) */
+    Frame *frame = &s->frames[s->depth];
+    Frame *const frames_end = &s->frames[s->limits.max_call_depth];
 
 #define RELOAD_MEMORY()                                                    \
     do {                                                                   \
@@ -219,8 +235,11 @@ L_LOOP_FUEL:
     ip += 2;
     NEXT();
 L_RETURN: {
-    Frame *f = &s->frames[--s->depth];
-    if (!f->ret_ip) return 0;
+    Frame *f = --frame;
+    if (!f->ret_ip) {
+        s->depth = (uint32_t)(frame - s->frames);
+        return 0;
+    }
     ip = f->ret_ip;
     fp = f->fp;
     inst = f->inst;
@@ -231,14 +250,13 @@ L_CALL: {
     const Code *code =
         (const Code *)(uintptr_t)(ip[2] | (uint64_t)ip[3] << 32);
     Slot *nfp = fp + ip[1];
-    if (nfp + code->nslots > stack_end || s->depth >= max_depth)
+    if (nfp + code->nslots > stack_end || frame == frames_end)
         TRAP(SW_TRAP_STACK_EXHAUSTED);
-    Frame *f = &s->frames[s->depth++];
+    Frame *f = frame++;
     f->ret_ip = ip + 4;
     f->fp = fp;
     f->inst = inst;
-    memset(nfp + code->nparams, 0,
-           (code->nlocals - code->nparams) * sizeof(Slot));
+    zero_locals(nfp, code);
     fp = nfp;
     ip = code->words;
     CHARGE(code->entry_cost);
@@ -266,15 +284,15 @@ call_func: {
     if (callee->host) {
         uint32_t np = callee->type->nparams, nr = callee->type->nresults;
         Slot *top = nfp + (np > nr ? np : nr);
-        if (top > stack_end || s->depth >= max_depth)
+        if (top > stack_end || frame == frames_end)
             TRAP(SW_TRAP_STACK_EXHAUSTED);
-        Frame *f = &s->frames[s->depth++];
+        Frame *f = frame;
         f->ret_ip = NULL;
         f->fp = top; /* where nested interp_calls may start */
         f->inst = inst;
+        s->depth = (uint32_t)(frame + 1 - s->frames);
         struct sw_caller caller = { s, inst, err };
         int rc = callee->host(&caller, callee->user, nfp, nfp);
-        s->depth--;
         if (rc) {
             s->depth = entry_depth;
             return -1;
@@ -284,14 +302,13 @@ call_func: {
         NEXT();
     }
     const Code *code = callee->code;
-    if (nfp + code->nslots > stack_end || s->depth >= max_depth)
+    if (nfp + code->nslots > stack_end || frame == frames_end)
         TRAP(SW_TRAP_STACK_EXHAUSTED);
-    Frame *f = &s->frames[s->depth++];
+    Frame *f = frame++;
     f->ret_ip = ip + call_len;
     f->fp = fp;
     f->inst = inst;
-    memset(nfp + code->nparams, 0,
-           (code->nlocals - code->nparams) * sizeof(Slot));
+    zero_locals(nfp, code);
     fp = nfp;
     ip = code->words;
     inst = callee->inst;
@@ -757,8 +774,7 @@ int interp_call(sw_store *s, sw_func *func, Slot *slots, sw_error *err)
         return trap_error(err, SW_TRAP_STACK_EXHAUSTED);
 
     memcpy(fp, slots, code->nparams * sizeof(Slot));
-    memset(fp + code->nparams, 0,
-           (code->nlocals - code->nparams) * sizeof(Slot));
+    zero_locals(fp, code);
     Frame *f = &s->frames[s->depth++];
     f->ret_ip = NULL;
     f->fp = fp;

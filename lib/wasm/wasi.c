@@ -65,6 +65,8 @@ enum { FDFLAG_APPEND = 1, FDFLAG_DSYNC = 2, FDFLAG_NONBLOCK = 4,
        FDFLAG_RSYNC = 8, FDFLAG_SYNC = 16 };
 enum { OFLAG_CREAT = 1, OFLAG_DIRECTORY = 2, OFLAG_EXCL = 4, OFLAG_TRUNC = 8 };
 enum { LOOKUP_SYMLINK_FOLLOW = 1 };
+enum { WHENCE_CUR = 1 };
+enum { ADVICE_NOREUSE = 5 }; /* the last of the six kinds of advice */
 enum { FST_ATIM = 1, FST_ATIM_NOW = 2, FST_MTIM = 4, FST_MTIM_NOW = 8 };
 enum { EVENT_CLOCK = 0, EVENT_FD_READ = 1, EVENT_FD_WRITE = 2 };
 enum { SUBCLOCK_ABSTIME = 1 };
@@ -576,27 +578,29 @@ static uint16_t fd_pwrite(sw_wasi *w, const Guest *g, const sw_slot *a)
     return transfer(w, g, a, XFER_PWRITE);
 }
 
-static uint16_t fd_seek(sw_wasi *w, const Guest *g, const sw_slot *a)
+/* fd_seek and fd_tell. */
+static uint16_t seek(sw_wasi *w, const Guest *g, uint32_t fd, int64_t offset,
+                     uint32_t whence, uint32_t result_ptr)
 {
     static const int whences[] = { SEEK_SET, SEEK_CUR, SEEK_END };
-    Fd *f = fd_get(w, (uint32_t)a[0]);
-    uint32_t whence = (uint32_t)a[2];
-    if (!guest_ptr(g, (uint32_t)a[3], 8)) return E_FAULT;
+    Fd *f = fd_get(w, fd);
+    if (!guest_ptr(g, result_ptr, 8)) return E_FAULT;
     if (!f) return E_BADF;
-    if (whence > 2) return E_INVAL;
-    off_t pos = lseek(f->host, (off_t)a[1], whences[whence]);
+    if (whence >= sizeof whences / sizeof whences[0]) return E_INVAL;
+    off_t pos = lseek(f->host, (off_t)offset, whences[whence]);
     if (pos < 0) return wasi_errno(errno);
-    return store_u64(g, (uint32_t)a[3], (uint64_t)pos);
+    return store_u64(g, result_ptr, (uint64_t)pos);
+}
+
+static uint16_t fd_seek(sw_wasi *w, const Guest *g, const sw_slot *a)
+{
+    return seek(w, g, (uint32_t)a[0], (int64_t)a[1], (uint32_t)a[2],
+                (uint32_t)a[3]);
 }
 
 static uint16_t fd_tell(sw_wasi *w, const Guest *g, const sw_slot *a)
 {
-    Fd *f = fd_get(w, (uint32_t)a[0]);
-    if (!guest_ptr(g, (uint32_t)a[1], 8)) return E_FAULT;
-    if (!f) return E_BADF;
-    off_t pos = lseek(f->host, 0, SEEK_CUR);
-    if (pos < 0) return wasi_errno(errno);
-    return store_u64(g, (uint32_t)a[1], (uint64_t)pos);
+    return seek(w, g, (uint32_t)a[0], 0, WHENCE_CUR, (uint32_t)a[1]);
 }
 
 static uint16_t fd_sync_with(sw_wasi *w, uint32_t fd, int (*sync)(int))
@@ -623,7 +627,7 @@ static uint16_t fd_advise(sw_wasi *w, const Guest *g, const sw_slot *a)
     (void)g;
     Fd *f = fd_get(w, (uint32_t)a[0]);
     if (!f) return E_BADF;
-    if ((uint32_t)a[3] > 5) return E_INVAL;
+    if ((uint32_t)a[3] > ADVICE_NOREUSE) return E_INVAL;
     /* Advice is a hint: a host that ignores it is still correct. */
     return E_SUCCESS;
 }
@@ -789,6 +793,21 @@ static uint16_t fd_prestat_dir_name(sw_wasi *w, const Guest *g,
 
 /* ---- Paths -------------------------------------------------------------- */
 
+/* Opens the last component for walk_beneath without following a link. An
+   O_PATH open would give the link itself, which is what the caller asked
+   for only if it said O_NOFOLLOW. */
+static int open_last(int dirfd, const char *name, int flags, mode_t mode)
+{
+    struct stat st;
+    int fd = openat(dirfd, name, flags | O_NOFOLLOW, mode);
+    if (fd < 0 || flags & O_NOFOLLOW || fstat(fd, &st) != 0 ||
+        !S_ISLNK(st.st_mode))
+        return fd;
+    close(fd);
+    errno = ELOOP;
+    return -1;
+}
+
 /* Follows path beneath dirfd one component at a time, for kernels without
    openat2(). Symbolic links are refused rather than followed, and ".." may
    not climb above dirfd. */
@@ -816,7 +835,7 @@ static int walk_beneath(int dirfd, const char *path, int flags, mode_t mode)
             cur = depth ? stack[depth - 1] : dirfd;
         }
         if (last) {
-            fd = openat(cur, len ? name : ".", flags | O_NOFOLLOW, mode);
+            fd = open_last(cur, len ? name : ".", flags, mode);
             break;
         }
         if (depth == MAX_DEPTH) { errno = ENAMETOOLONG; break; }
@@ -883,8 +902,8 @@ static void close_parent(Parent *p)
     if (p->owned && p->fd >= 0) close(p->fd);
 }
 
-/* Reads (dir fd, path) from the arguments at a[first..first+2) after the
-   directory at a[dir] and opens the parent of the path. */
+/* Reads the guest path (ptr, len) into buf and opens its parent beneath
+   the guest's directory descriptor dir. */
 static uint16_t resolve_parent(sw_wasi *w, const Guest *g, uint32_t dir,
                                uint32_t ptr, uint32_t len,
                                char buf[static PATH_MAX], Parent *p)
@@ -1242,7 +1261,7 @@ static int wasi_proc_exit(sw_caller *caller, void *user, const sw_slot *args,
     return sw_caller_exit(caller, (int)(uint32_t)args[0]);
 }
 
-static void bind(Binding *b, sw_wasi *w, const WasiFunc *def)
+static void bind_func(Binding *b, sw_wasi *w, const WasiFunc *def)
 {
     uint32_t n = (uint32_t)strlen(def->params);
     b->wasi = w;
@@ -1328,7 +1347,7 @@ sw_wasi *sw_wasi_new(const sw_wasi_config *cfg, sw_error *err)
 
     for (size_t i = 0; i < cfg->ndirs; i++)
         if (!grant_dir(w, &cfg->dirs[i], err)) return NULL;
-    for (size_t i = 0; i < NFUNCS; i++) bind(&w->bindings[i], w, &wasi_funcs[i]);
+    for (size_t i = 0; i < NFUNCS; i++) bind_func(&w->bindings[i], w, &wasi_funcs[i]);
     *err = (sw_error){ .kind = SW_OK };
     return w;
 }
@@ -1379,6 +1398,7 @@ int sw_wasi_run(sw_wasi *w, sw_store *store, sw_instance *inst, sw_error *err)
         return -1;
     }
     if (sw_call(start, NULL, 0, NULL, 0, err) == 0) return 0;
-    if (err->kind == SW_ERR_EXIT) return err->exit_code;
+    if (err->kind == SW_ERR_EXIT)
+        return (int)((unsigned)err->exit_code & 0xffu);
     return -1;
 }

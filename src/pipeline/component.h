@@ -94,8 +94,9 @@ typedef struct SlComponentType {
     void (*destroy)(void *state);
 } SlComponentType;
 
-/* The registry (components.c). */
-const SlComponentType *sl_component_find(const char *name);
+/* The registry (components.c). A source and a sink may share a name
+** (`file`), so a type is found by name and kind. */
+const SlComponentType *sl_component_find(const char *name, SlKind kind);
 const SlComponentType *const *sl_component_all(void); /* NULL-ended */
 
 /* ---- Identity and state ---------------------------------------------- */

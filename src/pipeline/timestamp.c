@@ -103,6 +103,13 @@ bool sl_parse_time(const char *s, size_t len, int64_t *out)
     return true;
 }
 
+/* Writes `v` as exactly `width` digits. */
+static char *put_digits(char *out, int64_t v, int width)
+{
+    for (int i = width - 1; i >= 0; i--, v /= 10) out[i] = (char)('0' + v % 10);
+    return out + width;
+}
+
 size_t sl_format_time(int64_t ns, char out[40])
 {
     int64_t secs = ns / 1000000000, frac = ns % 1000000000;
@@ -118,11 +125,26 @@ size_t sl_format_time(int64_t ns, char out[40])
     int64_t y;
     int m, d;
     civil_from_days(days, &y, &m, &d);
-    int n = snprintf(out, 40, "%04lld-%02d-%02dT%02d:%02d:%02d", (long long)y, m, d,
-                     (int)(rem / 3600), (int)(rem / 60 % 60), (int)(rem % 60));
-    if (frac % 1000000 == 0)
-        n += snprintf(out + n, 40 - (size_t)n, ".%03dZ", (int)(frac / 1000000));
-    else
-        n += snprintf(out + n, 40 - (size_t)n, ".%09dZ", (int)frac);
-    return (size_t)n;
+    if (y < 0 || y > 9999) {
+        /* Outside four-digit years: the slow general form. */
+        return (size_t)snprintf(out, 40, "%lld-%02d-%02dT%02d:%02d:%02d.%09dZ", (long long)y,
+                                m, d, (int)(rem / 3600), (int)(rem / 60 % 60), (int)(rem % 60),
+                                (int)frac);
+    }
+    char *p = put_digits(out, y, 4);
+    *p++ = '-';
+    p = put_digits(p, m, 2);
+    *p++ = '-';
+    p = put_digits(p, d, 2);
+    *p++ = 'T';
+    p = put_digits(p, rem / 3600, 2);
+    *p++ = ':';
+    p = put_digits(p, rem / 60 % 60, 2);
+    *p++ = ':';
+    p = put_digits(p, rem % 60, 2);
+    *p++ = '.';
+    p = frac % 1000000 == 0 ? put_digits(p, frac / 1000000, 3) : put_digits(p, frac, 9);
+    *p++ = 'Z';
+    *p = 0;
+    return (size_t)(p - out);
 }

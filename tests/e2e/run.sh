@@ -59,11 +59,6 @@ want_status() {
         problems+=("exit status $status, wanted $1 (stderr: $(show stderr))")
 }
 
-want_failure() {
-    [ "$status" -ne 0 ] && [ "$status" -lt 124 -o "$status" -eq 134 ] ||
-        problems+=("exit status $status, wanted a clean failure")
-}
-
 want_stdout() {
     [ "$(cat "$WORK/stdout")" = "$1" ] ||
         problems+=("stdout '$(show stdout)', wanted '$(printf %s "$1" | tr '\n' '|')'")
@@ -142,7 +137,13 @@ case_exit_codes() {
     want_stdout "ending with 7"
     run "$SLUICE" wasm run "$W/status.wasm" return 0
     want_status 0
-    verdict "exit status from exit(3), from returning 7 and 0 from main"
+    run "$SLUICE" wasm run "$W/status.wasm" exit 300
+    want_status 44
+    run "$SLUICE" wasm run "$W/status.wasm" abort 0
+    want_status 134
+    want_stdout "ending with 0"
+    want_in stderr '^sluice: .*status.wasm: trap: unreachable$'
+    verdict "exit status from exit(3), exit(300) (low 8 bits), main's return, abort() (134)"
 }
 
 case_clock_random() {
@@ -347,6 +348,15 @@ case_invoke_multi() {
     verdict "invoke prints multiple results, one a line (and none)"
 }
 
+case_invoke_wasi() {
+    run "$SLUICE" wasm invoke "$W/wasi_raw.wasm" _start
+    want_status 0
+    want_stdout "raw ok"
+    run "$SLUICE" wasm invoke "$W/status.wasm" _start
+    want_status 100
+    verdict "invoke links WASI imports; proc_exit becomes the exit status"
+}
+
 case_invoke_errors() {
     run "$SLUICE" wasm invoke "$W/arith.wasm" no_such 1
     want_status 1
@@ -426,7 +436,10 @@ case_bad_files() {
     run "$SLUICE" wasm run "$WORK"
     want_status 1
     want_in stderr "^sluice: $WORK: Is a directory$"
-    verdict "missing, non-wasm, truncated and empty modules give clear errors"
+    run "$SLUICE" wasm run /dev/zero
+    want_status 1
+    want_in stderr "^sluice: /dev/zero: File too large$"
+    verdict "missing, non-wasm, truncated, empty and endless modules give clear errors"
 }
 
 case_link_errors() {
@@ -440,9 +453,9 @@ case_link_errors() {
 }
 
 case_memory_bomb() {
-    run "$SLUICE" wasm invoke --max-memory 64 "$W/bomb.wasm" grow_forever
+    run "$SLUICE" wasm invoke --max-memory 16 "$W/bomb.wasm" grow_forever
     want_status 0
-    want_stdout 1024
+    want_stdout 256
     run "$SLUICE" wasm invoke "$W/bomb.wasm" grow_at_once 65535
     want_status 0
     want_stdout -1
@@ -473,10 +486,11 @@ case_usage() {
 }
 
 build_guests
-for c in hello args_env stdin exit_codes clock_random read_granted \
-         relative_dirs big_listing read_denied escapes writes misc_calls missing_dir wasi_hostile invoke_numbers \
-         invoke_multi invoke_errors fuel timeout traps bad_files link_errors \
-         memory_bomb usage; do
+for c in hello args_env stdin exit_codes clock_random \
+         read_granted relative_dirs big_listing read_denied escapes writes \
+         misc_calls missing_dir wasi_hostile \
+         invoke_numbers invoke_multi invoke_wasi invoke_errors \
+         fuel timeout traps bad_files link_errors memory_bomb usage; do
     "case_$c"
 done
 echo "e2e: $passed passed, $failed failed"

@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# Builds the example functions into build/examples/ and runs the cases of
+# each with `sluice fn test` (the Rust one also runs its unit tests natively).
+# `make check` runs it as: bash examples/functions/build.sh build/sluice
+#
+# The last line is `examples: N passed, M failed`, counting examples; the
+# exit status is 1 when one failed to build or to pass its tests.
+set -uo pipefail
+
+if [ $# -ne 1 ]; then
+  echo "usage: bash examples/functions/build.sh SLUICE" >&2
+  exit 2
+fi
+sluice=$(realpath "$1") || exit 2
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../.." && pwd)
+out=$root/build/examples
+mkdir -p "$out"
+
+cargo=(env RUSTC=/usr/bin/rustc /usr/bin/cargo)
+clang=${WASM_CC:-clang-19}
+passed=0
+failed=0
+
+# Runs a step, printing its command first; a failing step fails the example.
+step() {
+  echo "+ $*"
+  "$@"
+}
+
+build_rust() { # DIR NAME
+  (cd "$1" &&
+    step "${cargo[@]}" test --offline --quiet --target-dir "$out/target" &&
+    step "${cargo[@]}" build --release --target wasm32-unknown-unknown --offline \
+      --target-dir "$out/target") &&
+    step cp "$out/target/wasm32-unknown-unknown/release/$2.wasm" "$out/$2.wasm"
+}
+
+build_c() { # DIR NAME
+  step "$clang" --target=wasm32-wasi --sysroot=/usr -std=c17 -O2 -Wall -Wextra -Werror \
+    -mexec-model=reactor -I"$root/sdk/c" -o "$out/$2.wasm" "$1"/*.c
+}
+
+# example LANG DIR NAME: builds DIR to build/examples/NAME.wasm and tests it.
+example() {
+  local lang=$1 dir=$here/$2 name=$3
+  echo "== $2"
+  if "build_$lang" "$dir" "$name" && step "$sluice" fn test "$out/$name.wasm" "$dir/cases.yaml"; then
+    passed=$((passed + 1))
+  else
+    echo "FAIL $2"
+    failed=$((failed + 1))
+  fi
+}
+
+example rust air-quality-rust air_quality_rust
+example c air-quality-c air_quality_c
+
+# The twins must answer the same questions.
+if ! cmp -s "$here/air-quality-rust/cases.yaml" "$here/air-quality-c/cases.yaml"; then
+  echo "FAIL air-quality-rust/cases.yaml and air-quality-c/cases.yaml differ"
+  failed=$((failed + 1))
+fi
+
+echo "examples: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]

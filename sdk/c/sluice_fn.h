@@ -1,0 +1,1121 @@
+/*
+** sluice_fn.h: write Sluice functions in C. Header-only; implements the
+** function ABI v1 (docs/abi.md). The user guide is docs/sdk.md.
+**
+** A function turns one JSON input document into one JSON output document:
+**
+**   #include "sluice_fn.h"
+**
+**   static double factor = 1.0;
+**
+**   static int init(const sl_json *config)           // optional
+**   {
+**       const sl_json *f = sl_get(config, "factor");
+**       if (f && f->type != SL_NUMBER)
+**           return sl_fail("invalid_config", "factor must be a number");
+**       if (f) factor = f->number;
+**       return SL_OK;
+**   }
+**
+**   static int execute(const sl_json *input, sl_writer *out)
+**   {
+**       const sl_json *values = sl_get(input, "values");
+**       if (!values || values->type != SL_ARRAY)
+**           return sl_fail("invalid_input", "values must be an array");
+**       sl_write_object_begin(out);
+**       sl_write_key(out, "scaled");
+**       sl_write_array_begin(out);
+**       for (const sl_json *v = values->first; v; v = v->next) {
+**           if (v->type != SL_NUMBER)
+**               return sl_fail("invalid_input", "values[%zu] is not a number",
+**                              sl_index(values, v));
+**           sl_write_number(out, v->number * factor);
+**       }
+**       sl_write_array_end(out);
+**       sl_write_object_end(out);
+**       sl_debug("scaled %zu values", values->count);
+**       return SL_OK;
+**   }
+**
+**   SLUICE_FUNCTION(execute, init)       // or SLUICE_FUNCTION(execute)
+**
+** Build, with wasi-libc (recommended):
+**   clang-19 --target=wasm32-wasi --sysroot=/usr -O2 -mexec-model=reactor \
+**       -o fn.wasm fn.c
+** or without any libc (freestanding; see "Numbers" below):
+**   clang-19 --target=wasm32 -O2 -ffreestanding -nostdlib -mbulk-memory \
+**       -Wl,--no-entry -o fn.wasm fn.c
+**
+** What SLUICE_FUNCTION generates
+**   The exports of ABI v1: memory (by the linker), sluice_abi_version,
+**   sluice_alloc, sluice_free, sluice_execute and, with an init function,
+**   sluice_init. For each call the glue parses the input (invalid JSON is
+**   an error of kind "invalid_input"), calls execute with a fresh writer,
+**   checks that exactly one complete JSON value was written ("invalid_output"
+**   otherwise), hands it to the host and frees everything: no memory stays
+**   allocated between calls. init receives the node's configuration object
+**   ({} when there is none) once per instance; copy what you need out of it,
+**   because the document is freed when init returns.
+**   Use SLUICE_FUNCTION once per module.
+**
+** Reading JSON: sl_json
+**   A parsed document is a tree of sl_json nodes. Arrays and objects link
+**   their children through first/next; members of an object also have a
+**   key. Strings are decoded UTF-8 (string, len), not NUL-terminated, and
+**   may contain NUL bytes. Numbers are doubles (number) and keep their
+**   source text (string, len), so that sl_write_value copies them exactly,
+**   digits beyond double precision included. Input documents and their
+**   strings are valid only during the call. sl_parse and sl_doc_free read
+**   any other JSON text (a nested document in a string, say).
+**
+** Writing JSON: sl_writer
+**   sl_write_* append to a growable buffer, inserting commas and escaping
+**   strings. Misuse (a value without a key inside an object, a key outside
+**   an object, an unbalanced end, two top-level values), a non-finite number,
+**   invalid UTF-8 or lack of memory puts the writer in error: later calls do
+**   nothing and the call fails with kind "invalid_output" and the reason.
+**   Numbers are written in the shortest form that reads back to the same
+**   double (sl_write_number) or float (sl_write_float).
+**
+** Errors and logs
+**   sl_fail(kind, format, ...) records the error of the call and returns
+**   SL_ERROR; return that from execute or init. kind is a short
+**   machine-readable word ("" for none). sl_log(level, format, ...) and the
+**   sl_debug/sl_info/sl_warn/sl_error macros send a log line to the host.
+**   Formats are a printf subset that needs no libc: %s %.*s %c %d %i %u
+**   %ld %lu %lld %llu %zu %zd %g (shortest double; without libc, integers
+**   only) %%. Messages longer
+**   than 1023 bytes are cut and end with "...".
+**
+** Memory
+**   sl_alloc/sl_free (and sl_realloc) are malloc/free/realloc with wasi-libc
+**   or natively, and without libc a small allocator of power-of-two blocks,
+**   with a free list per size, over memory.grow. Blocks are 8-byte aligned.
+**
+** Numbers without libc
+**   Decimal text <-> double conversion exactly right is libc's job (strtod,
+**   snprintf). Without libc (SLUICE_FN_LIBC 0) the SDK converts exactly
+**   only integers: reading a number with a fraction or an exponent, or an
+**   integer beyond 2^64, fails with a clear "invalid_input" error, and
+**   writing a number that is not an integer of magnitude below 2^63 puts
+**   the writer in error. Build with wasi-libc for decimals.
+**
+** Configuration macros (define before including)
+**   SLUICE_FN_LIBC  1: use the C library (malloc, strtod, snprintf);
+**                   0: freestanding. Default: 0 for wasm32 without WASI,
+**                   1 otherwise (wasm32-wasi, native builds).
+**
+** Natively (not wasm32), the header compiles as well, so that functions
+** and the SDK itself can be unit-tested: the exports are plain C functions
+** and the program must define the three host imports, sluice_output,
+** sluice_error and sluice_log, with the signatures below.
+*/
+#ifndef SLUICE_FN_H
+#define SLUICE_FN_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifndef SLUICE_FN_LIBC
+#if defined(__wasm__) && !defined(__wasi__)
+#define SLUICE_FN_LIBC 0
+#else
+#define SLUICE_FN_LIBC 1
+#endif
+#endif
+
+#if SLUICE_FN_LIBC
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#define SL__COPY memcpy
+#else
+#define SL__COPY __builtin_memcpy
+#endif
+
+#define SLUICE_FN_ABI_VERSION 1
+
+/* Status of execute and init. */
+enum { SL_OK = 0, SL_ERROR = 1 };
+
+/* ---- Host imports (module "sluice") ------------------------------------ */
+
+#ifdef __wasm__
+#define SL__IMPORT(name) __attribute__((import_module("sluice"), import_name(#name)))
+#define SL__EXPORT(name) __attribute__((export_name(#name)))
+#else
+#define SL__IMPORT(name)
+#define SL__EXPORT(name)
+#endif
+
+SL__IMPORT(sluice_output) void sluice_output(const void *ptr, size_t len);
+SL__IMPORT(sluice_error) void sluice_error(const void *kind, size_t kind_len,
+                                           const void *msg, size_t msg_len);
+SL__IMPORT(sluice_log) void sluice_log(int level, const void *ptr, size_t len);
+
+/* ---- Memory ------------------------------------------------------------ */
+
+#if SLUICE_FN_LIBC
+
+static inline void *sl_alloc(size_t size) { return malloc(size ? size : 1); }
+static inline void sl_free(void *ptr) { free(ptr); }
+static inline void *sl_realloc(void *ptr, size_t size)
+{
+    return realloc(ptr, size ? size : 1);
+}
+
+#else
+
+extern unsigned char __heap_base; /* defined by wasm-ld: end of static data */
+
+/* Blocks of 2^c bytes, c in [SL__MIN_CLASS, SL__MAX_CLASS]; the first 8
+   bytes of a block hold c, the rest is the caller's. */
+enum { SL__MIN_CLASS = 4, SL__MAX_CLASS = 31, SL__HEADER = 8, SL__PAGE = 65536 };
+
+typedef struct sl__heap {
+    void *free_lists[SL__MAX_CLASS + 1]; /* free blocks, linked by 1st word */
+    uintptr_t top;                       /* start of the never-used space */
+    unsigned long long end;              /* end of linear memory */
+} sl__heap;
+
+/* Weak, so that every file including this header shares one heap. */
+__attribute__((weak)) sl__heap sl__the_heap;
+
+static inline void *sl_alloc(size_t size)
+{
+    sl__heap *h = &sl__the_heap;
+    if (size > ((size_t)1 << SL__MAX_CLASS) - SL__HEADER) return NULL;
+    unsigned c = SL__MIN_CLASS;
+    while (((size_t)1 << c) < size + SL__HEADER) c++;
+    unsigned char *block = h->free_lists[c];
+    if (block) {
+        h->free_lists[c] = *(void **)block;
+    } else {
+        if (!h->top) {
+            h->top = ((uintptr_t)&__heap_base + 15) & ~(uintptr_t)15;
+            h->end = (unsigned long long)__builtin_wasm_memory_size(0) * SL__PAGE;
+        }
+        unsigned long long bytes = (unsigned long long)1 << c;
+        if (h->top + bytes > h->end) {
+            unsigned long long missing = h->top + bytes - h->end;
+            size_t pages = (size_t)((missing + SL__PAGE - 1) / SL__PAGE);
+            if (__builtin_wasm_memory_grow(0, pages) == (size_t)-1) return NULL;
+            h->end += (unsigned long long)pages * SL__PAGE;
+        }
+        block = (unsigned char *)h->top;
+        h->top += (uintptr_t)bytes;
+    }
+    *(uint32_t *)block = c;
+    return block + SL__HEADER;
+}
+
+static inline void sl_free(void *ptr)
+{
+    if (!ptr) return;
+    unsigned char *block = (unsigned char *)ptr - SL__HEADER;
+    uint32_t c = *(uint32_t *)block;
+    *(void **)block = sl__the_heap.free_lists[c];
+    sl__the_heap.free_lists[c] = block;
+}
+
+static inline void *sl_realloc(void *ptr, size_t size)
+{
+    if (!ptr) return sl_alloc(size);
+    size_t capacity = ((size_t)1 << *(uint32_t *)((unsigned char *)ptr - SL__HEADER)) - SL__HEADER;
+    if (size <= capacity) return ptr;
+    void *grown = sl_alloc(size);
+    if (!grown) return NULL;
+    SL__COPY(grown, ptr, capacity);
+    sl_free(ptr);
+    return grown;
+}
+
+#endif
+
+/* ---- Text helpers -------------------------------------------------------- */
+
+static inline size_t sl__strlen(const char *s)
+{
+    size_t n = 0;
+    while (s[n]) n++;
+    return n;
+}
+
+/* Length of the valid UTF-8 sequence at s (n > 0 bytes available), or 0
+   when it is invalid (overlong, surrogate, beyond U+10FFFF, truncated). */
+static inline size_t sl__utf8_seq(const unsigned char *s, size_t n)
+{
+    uint32_t cp, min;
+    size_t len;
+    if (s[0] < 0x80) return 1;
+    if ((s[0] & 0xE0) == 0xC0) { len = 2; cp = s[0] & 0x1Fu; min = 0x80; }
+    else if ((s[0] & 0xF0) == 0xE0) { len = 3; cp = s[0] & 0x0Fu; min = 0x800; }
+    else if ((s[0] & 0xF8) == 0xF0) { len = 4; cp = s[0] & 0x07u; min = 0x10000; }
+    else return 0;
+    if (n < len) return 0;
+    for (size_t i = 1; i < len; i++) {
+        if ((s[i] & 0xC0) != 0x80) return 0;
+        cp = cp << 6 | (s[i] & 0x3Fu);
+    }
+    if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return 0;
+    return len;
+}
+
+/* Writes the decimal digits of v, with a '-' when negative, at the end of
+   buf[32]; returns the start. */
+static inline char *sl__format_int(char *buf, long long v)
+{
+    char *p = buf + 32;
+    unsigned long long u = v < 0 ? 0 - (unsigned long long)v : (unsigned long long)v;
+    do *--p = (char)('0' + u % 10); while (u /= 10);
+    if (v < 0) *--p = '-';
+    return p;
+}
+
+/* Formats v in the shortest form that reads back as v into buf[32] (as a
+   float when single, else as a double); returns the length, or 0 when v
+   cannot be written as JSON (not finite; without libc: not an integer below
+   2^63 in magnitude). */
+static inline size_t sl__format_number(char *buf, double v, bool single)
+{
+    if (v != v || v - v != 0) return 0; /* NaN, or infinite */
+#if SLUICE_FN_LIBC
+    int len = 0;
+    for (int precision = single ? 6 : 15; precision <= (single ? 9 : 17); precision++) {
+        len = snprintf(buf, 32, "%.*g", precision, v);
+        if (single ? strtof(buf, NULL) == (float)v : strtod(buf, NULL) == v) break;
+    }
+    return (size_t)len;
+#else
+    (void)single;
+    if (v <= -9223372036854775808.0 || v >= 9223372036854775808.0 || (double)(long long)v != v)
+        return 0;
+    char digits[32];
+    char *start = sl__format_int(digits, (long long)v);
+    size_t len = (size_t)(digits + 32 - start);
+    SL__COPY(buf, start, len);
+    return len;
+#endif
+}
+
+/* A bounded text buffer for messages: keeps the first cap - 1 bytes and
+   marks a cut with "...". */
+typedef struct sl__text {
+    char *buf;
+    size_t len, cap;
+    bool cut;
+} sl__text;
+
+static inline void sl__text_add(sl__text *t, const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (t->len + 1 >= t->cap) {
+            t->cut = true;
+            return;
+        }
+        t->buf[t->len++] = s[i];
+    }
+}
+
+/* The printf subset documented above, into t. */
+static inline void sl__vformat(sl__text *t, const char *fmt, va_list ap)
+{
+    char num[32];
+    while (*fmt) {
+        if (*fmt != '%') {
+            sl__text_add(t, fmt++, 1);
+            continue;
+        }
+        const char *spec = fmt++;
+        bool star = false;
+        int size = 0; /* 0 int, 1 long, 2 long long, 3 size_t */
+        if (fmt[0] == '.' && fmt[1] == '*') { star = true; fmt += 2; }
+        if (*fmt == 'l') { size = 1; fmt++; if (*fmt == 'l') { size = 2; fmt++; } }
+        else if (*fmt == 'z') { size = 3; fmt++; }
+        char conv = *fmt ? *fmt++ : '\0';
+        switch (conv) {
+        case 's': {
+            int precision = star ? va_arg(ap, int) : -1;
+            const char *s = va_arg(ap, const char *);
+            if (!s) s = "(null)";
+            size_t n = 0;
+            while ((precision < 0 || n < (size_t)precision) && s[n]) n++;
+            sl__text_add(t, s, n);
+            break;
+        }
+        case 'c': {
+            char c = (char)va_arg(ap, int);
+            sl__text_add(t, &c, 1);
+            break;
+        }
+        case 'd': case 'i': {
+            long long v = size == 0 ? va_arg(ap, int) : size == 1 ? va_arg(ap, long)
+                        : size == 2 ? va_arg(ap, long long) : (long long)va_arg(ap, ptrdiff_t);
+            char *p = sl__format_int(num, v);
+            sl__text_add(t, p, (size_t)(num + 32 - p));
+            break;
+        }
+        case 'u': {
+            unsigned long long v = size == 0 ? va_arg(ap, unsigned) : size == 1 ? va_arg(ap, unsigned long)
+                                 : size == 2 ? va_arg(ap, unsigned long long) : va_arg(ap, size_t);
+            char *p = num + 32;
+            do *--p = (char)('0' + v % 10); while (v /= 10);
+            sl__text_add(t, p, (size_t)(num + 32 - p));
+            break;
+        }
+        case 'g': {
+            double v = va_arg(ap, double);
+            size_t n = sl__format_number(num, v, false);
+            if (n) sl__text_add(t, num, n);
+            else if (v != v) sl__text_add(t, "nan", 3);
+            else if (v - v != 0) sl__text_add(t, v < 0 ? "-inf" : "inf", v < 0 ? 4 : 3);
+            else sl__text_add(t, "(number)", 8);
+            break;
+        }
+        case '%':
+            sl__text_add(t, "%", 1);
+            break;
+        default: /* not supported: shown as written */
+            sl__text_add(t, spec, (size_t)(fmt - spec));
+            break;
+        }
+    }
+    if (t->cut) {
+        t->len = t->cap - 4 < t->len ? t->cap - 4 : t->len;
+        sl__text_add(t, "...", 3);
+    }
+    t->buf[t->len] = '\0';
+}
+
+/* ---- Errors and logging -------------------------------------------------- */
+
+enum { SL__MESSAGE_MAX = 1024, SL__KIND_MAX = 64 };
+
+typedef struct sl__error_state {
+    bool set;
+    char kind[SL__KIND_MAX];
+    char message[SL__MESSAGE_MAX];
+} sl__error_state;
+
+/* Weak, so that every file including this header shares it. */
+__attribute__((weak)) sl__error_state sl__the_error;
+
+/* Records the error of the current call (the first one wins) and returns
+   SL_ERROR. kind: a short machine-readable word, or "". */
+__attribute__((format(printf, 2, 3)))
+static inline int sl_fail(const char *kind, const char *fmt, ...)
+{
+    sl__error_state *e = &sl__the_error;
+    if (e->set) return SL_ERROR;
+    e->set = true;
+    sl__text k = { e->kind, 0, sizeof e->kind, false };
+    sl__text_add(&k, kind, sl__strlen(kind));
+    k.buf[k.len] = '\0';
+    sl__text m = { e->message, 0, sizeof e->message, false };
+    va_list ap;
+    va_start(ap, fmt);
+    sl__vformat(&m, fmt, ap);
+    va_end(ap);
+    return SL_ERROR;
+}
+
+typedef enum sl_level { SL_LOG_DEBUG = 0, SL_LOG_INFO, SL_LOG_WARN, SL_LOG_ERROR } sl_level;
+
+/* Sends one log line to the host. */
+__attribute__((format(printf, 2, 3)))
+static inline void sl_log(sl_level level, const char *fmt, ...)
+{
+    char buf[SL__MESSAGE_MAX];
+    sl__text t = { buf, 0, sizeof buf, false };
+    va_list ap;
+    va_start(ap, fmt);
+    sl__vformat(&t, fmt, ap);
+    va_end(ap);
+    sluice_log((int)level, buf, t.len);
+}
+
+#define sl_debug(...) sl_log(SL_LOG_DEBUG, __VA_ARGS__)
+#define sl_info(...) sl_log(SL_LOG_INFO, __VA_ARGS__)
+#define sl_warn(...) sl_log(SL_LOG_WARN, __VA_ARGS__)
+#define sl_error(...) sl_log(SL_LOG_ERROR, __VA_ARGS__)
+
+/* ---- Reading JSON -------------------------------------------------------- */
+
+typedef enum sl_type {
+    SL_NULL, SL_BOOL, SL_NUMBER, SL_STRING, SL_ARRAY, SL_OBJECT
+} sl_type;
+
+typedef struct sl_json sl_json;
+struct sl_json {
+    sl_type type;
+    bool boolean;        /* SL_BOOL */
+    double number;       /* SL_NUMBER */
+    const char *string;  /* SL_STRING: decoded UTF-8; SL_NUMBER: its text */
+    size_t len;
+    sl_json *first;      /* SL_ARRAY, SL_OBJECT: first child, or NULL */
+    size_t count;        /* SL_ARRAY, SL_OBJECT: number of children */
+    sl_json *next;       /* next element or member of the parent */
+    const char *key;     /* member of an object: its key (decoded UTF-8) */
+    size_t key_len;
+};
+
+/* Nesting deeper than this is refused, so that the parser never exhausts
+   the (small) Wasm stack. */
+enum { SL_MAX_DEPTH = 256 };
+
+typedef struct sl__chunk {
+    struct sl__chunk *next;
+    size_t used, cap;
+    _Alignas(8) unsigned char data[];
+} sl__chunk;
+
+/* A parsed document: owns its nodes. */
+typedef struct sl_doc {
+    sl_json *root;
+    sl__chunk *chunks;
+    char error[160]; /* why sl_parse failed: "at byte N: reason" */
+} sl_doc;
+
+static inline void sl_doc_free(sl_doc *doc)
+{
+    for (sl__chunk *c = doc->chunks, *next; c; c = next) {
+        next = c->next;
+        sl_free(c);
+    }
+    doc->chunks = NULL;
+    doc->root = NULL;
+}
+
+/* size bytes, 8-byte aligned, owned by doc; NULL when out of memory. */
+static inline void *sl__doc_alloc(sl_doc *doc, size_t size)
+{
+    size = (size + 7) & ~(size_t)7;
+    sl__chunk *c = doc->chunks;
+    if (!c || c->cap - c->used < size) {
+        size_t cap = c ? c->cap * 2 : 4096;
+        if (cap > ((size_t)1 << 20)) cap = (size_t)1 << 20;
+        if (cap < size) cap = size;
+        if (cap > (size_t)-1 / 2 - sizeof *c) return NULL;
+        c = sl_alloc(sizeof *c + cap);
+        if (!c) return NULL;
+        c->next = doc->chunks;
+        c->used = 0;
+        c->cap = cap;
+        doc->chunks = c;
+    }
+    void *p = c->data + c->used;
+    c->used += size;
+    return p;
+}
+
+typedef struct sl__parser {
+    const unsigned char *start, *p, *end;
+    sl_doc *doc;
+    int depth;
+} sl__parser;
+
+static inline bool sl__parse_error(sl__parser *ps, const char *why)
+{
+    sl__text t = { ps->doc->error, 0, sizeof ps->doc->error, false };
+    char num[32];
+    char *at = sl__format_int(num, (long long)(ps->p - ps->start));
+    sl__text_add(&t, "at byte ", 8);
+    sl__text_add(&t, at, (size_t)(num + 32 - at));
+    sl__text_add(&t, ": ", 2);
+    sl__text_add(&t, why, sl__strlen(why));
+    t.buf[t.len] = '\0';
+    return false;
+}
+
+static inline void sl__skip_space(sl__parser *ps)
+{
+    while (ps->p < ps->end && (*ps->p == ' ' || *ps->p == '\t' || *ps->p == '\n' || *ps->p == '\r'))
+        ps->p++;
+}
+
+static inline bool sl__literal(sl__parser *ps, const char *word)
+{
+    size_t n = sl__strlen(word);
+    if ((size_t)(ps->end - ps->p) < n) return sl__parse_error(ps, "invalid literal");
+    for (size_t i = 0; i < n; i++)
+        if (ps->p[i] != (unsigned char)word[i]) return sl__parse_error(ps, "invalid literal");
+    ps->p += n;
+    return true;
+}
+
+static inline int sl__hex4(const unsigned char *p)
+{
+    int v = 0;
+    for (int i = 0; i < 4; i++) {
+        int c = p[i], d;
+        if (c >= '0' && c <= '9') d = c - '0';
+        else if (c >= 'a' && c <= 'f') d = c - 'a' + 10;
+        else if (c >= 'A' && c <= 'F') d = c - 'A' + 10;
+        else return -1;
+        v = v << 4 | d;
+    }
+    return v;
+}
+
+/* Reads the string at ps->p (at its opening quote) into (*out, *len):
+   a pointer into the input when there is no escape, else a decoded copy. */
+static inline bool sl__string(sl__parser *ps, const char **out, size_t *len)
+{
+    const unsigned char *begin = ++ps->p;
+    bool escaped = false;
+    while (ps->p < ps->end && *ps->p != '"') {
+        if (*ps->p < 0x20) return sl__parse_error(ps, "control character in string");
+        if (*ps->p == '\\') {
+            escaped = true;
+            if (ps->end - ps->p < 2) break;
+            ps->p += 2;
+            continue;
+        }
+        size_t n = sl__utf8_seq(ps->p, (size_t)(ps->end - ps->p));
+        if (!n) return sl__parse_error(ps, "invalid UTF-8 in string");
+        ps->p += n;
+    }
+    if (ps->p >= ps->end) return sl__parse_error(ps, "unterminated string");
+    const unsigned char *finish = ps->p++;
+    if (!escaped) {
+        *out = (const char *)begin;
+        *len = (size_t)(finish - begin);
+        return true;
+    }
+    /* An escape is never shorter than what it stands for. */
+    unsigned char *dst = sl__doc_alloc(ps->doc, (size_t)(finish - begin));
+    if (!dst) return sl__parse_error(ps, "out of memory");
+    *out = (const char *)dst;
+    for (const unsigned char *s = begin; s < finish;) {
+        if (*s != '\\') {
+            *dst++ = *s++;
+            continue;
+        }
+        ps->p = s; /* error position */
+        unsigned char c = s[1];
+        s += 2;
+        switch (c) {
+        case '"': *dst++ = '"'; break;
+        case '\\': *dst++ = '\\'; break;
+        case '/': *dst++ = '/'; break;
+        case 'b': *dst++ = '\b'; break;
+        case 'f': *dst++ = '\f'; break;
+        case 'n': *dst++ = '\n'; break;
+        case 'r': *dst++ = '\r'; break;
+        case 't': *dst++ = '\t'; break;
+        case 'u': {
+            int hi = finish - s >= 4 ? sl__hex4(s) : -1;
+            if (hi < 0) return sl__parse_error(ps, "invalid \\u escape");
+            s += 4;
+            uint32_t cp = (uint32_t)hi;
+            if (cp >= 0xDC00 && cp <= 0xDFFF) return sl__parse_error(ps, "lone low surrogate in \\u escape");
+            if (cp >= 0xD800 && cp <= 0xDBFF) {
+                int lo = finish - s >= 6 && s[0] == '\\' && s[1] == 'u' ? sl__hex4(s + 2) : -1;
+                if (lo < 0xDC00 || lo > 0xDFFF) return sl__parse_error(ps, "high surrogate without a low one in \\u escape");
+                s += 6;
+                cp = 0x10000 + ((cp - 0xD800) << 10) + ((uint32_t)lo - 0xDC00);
+            }
+            if (cp < 0x80) {
+                *dst++ = (unsigned char)cp;
+            } else if (cp < 0x800) {
+                *dst++ = (unsigned char)(0xC0 | cp >> 6);
+                *dst++ = (unsigned char)(0x80 | (cp & 0x3F));
+            } else if (cp < 0x10000) {
+                *dst++ = (unsigned char)(0xE0 | cp >> 12);
+                *dst++ = (unsigned char)(0x80 | (cp >> 6 & 0x3F));
+                *dst++ = (unsigned char)(0x80 | (cp & 0x3F));
+            } else {
+                *dst++ = (unsigned char)(0xF0 | cp >> 18);
+                *dst++ = (unsigned char)(0x80 | (cp >> 12 & 0x3F));
+                *dst++ = (unsigned char)(0x80 | (cp >> 6 & 0x3F));
+                *dst++ = (unsigned char)(0x80 | (cp & 0x3F));
+            }
+            break;
+        }
+        default:
+            return sl__parse_error(ps, "invalid escape in string");
+        }
+    }
+    *len = (size_t)(dst - (const unsigned char *)*out);
+    ps->p = finish + 1;
+    return true;
+}
+
+/* Reads a number (JSON grammar) into node. */
+static inline bool sl__number(sl__parser *ps, sl_json *node)
+{
+    const unsigned char *begin = ps->p, *p = ps->p, *end = ps->end;
+    bool integer = true;
+    if (p < end && *p == '-') p++;
+    if (p < end && *p == '0') p++;
+    else if (p < end && *p >= '1' && *p <= '9') while (p < end && *p >= '0' && *p <= '9') p++;
+    else return sl__parse_error(ps, "invalid number");
+    if (p < end && *p == '.') {
+        integer = false;
+        if (++p >= end || *p < '0' || *p > '9') { ps->p = p; return sl__parse_error(ps, "digit expected after the decimal point"); }
+        while (p < end && *p >= '0' && *p <= '9') p++;
+    }
+    if (p < end && (*p == 'e' || *p == 'E')) {
+        integer = false;
+        p++;
+        if (p < end && (*p == '+' || *p == '-')) p++;
+        if (p >= end || *p < '0' || *p > '9') { ps->p = p; return sl__parse_error(ps, "digit expected in the exponent"); }
+        while (p < end && *p >= '0' && *p <= '9') p++;
+    }
+    node->type = SL_NUMBER;
+    node->string = (const char *)begin;
+    node->len = (size_t)(p - begin);
+#if SLUICE_FN_LIBC
+    (void)integer;
+    char small[64];
+    char *text = node->len < sizeof small ? small : sl__doc_alloc(ps->doc, node->len + 1);
+    if (!text) return sl__parse_error(ps, "out of memory");
+    memcpy(text, begin, node->len);
+    text[node->len] = '\0';
+    node->number = strtod(text, NULL);
+    if (node->number - node->number != 0) return sl__parse_error(ps, "number out of the range of a double");
+#else
+    if (!integer) return sl__parse_error(ps, "decimal numbers need wasi-libc (this module was built without libc)");
+    unsigned long long v = 0;
+    for (const unsigned char *d = begin + (*begin == '-'); d < p; d++) {
+        if (v > (~0ull - (unsigned)(*d - '0')) / 10) return sl__parse_error(ps, "integer beyond 2^64 (this module was built without libc)");
+        v = v * 10 + (unsigned)(*d - '0');
+    }
+    node->number = *begin == '-' ? -(double)v : (double)v;
+#endif
+    ps->p = p;
+    return true;
+}
+
+static inline bool sl__value(sl__parser *ps, sl_json *node);
+
+/* Reads the array or object at ps->p (at its opening bracket). */
+static inline bool sl__container(sl__parser *ps, sl_json *node, bool object)
+{
+    if (++ps->depth > SL_MAX_DEPTH) return sl__parse_error(ps, "nesting too deep");
+    node->type = object ? SL_OBJECT : SL_ARRAY;
+    char close = object ? '}' : ']';
+    sl_json **link = &node->first;
+    ps->p++;
+    sl__skip_space(ps);
+    if (ps->p < ps->end && *ps->p == close) {
+        ps->p++;
+        ps->depth--;
+        return true;
+    }
+    for (;;) {
+        sl_json *child = sl__doc_alloc(ps->doc, sizeof *child);
+        if (!child) return sl__parse_error(ps, "out of memory");
+        *child = (sl_json){ .type = SL_NULL };
+        if (object) {
+            if (ps->p >= ps->end || *ps->p != '"') return sl__parse_error(ps, "member name (a string) expected");
+            if (!sl__string(ps, &child->key, &child->key_len)) return false;
+            sl__skip_space(ps);
+            if (ps->p >= ps->end || *ps->p != ':') return sl__parse_error(ps, "':' expected");
+            ps->p++;
+            sl__skip_space(ps);
+        }
+        if (!sl__value(ps, child)) return false;
+        *link = child;
+        link = &child->next;
+        node->count++;
+        sl__skip_space(ps);
+        if (ps->p < ps->end && *ps->p == ',') {
+            ps->p++;
+            sl__skip_space(ps);
+            continue;
+        }
+        if (ps->p < ps->end && *ps->p == close) {
+            ps->p++;
+            ps->depth--;
+            return true;
+        }
+        return sl__parse_error(ps, object ? "',' or '}' expected" : "',' or ']' expected");
+    }
+}
+
+static inline bool sl__value(sl__parser *ps, sl_json *node)
+{
+    if (ps->p >= ps->end) return sl__parse_error(ps, "value expected, found the end");
+    switch (*ps->p) {
+    case '{': return sl__container(ps, node, true);
+    case '[': return sl__container(ps, node, false);
+    case '"':
+        node->type = SL_STRING;
+        return sl__string(ps, &node->string, &node->len);
+    case 't': node->type = SL_BOOL; node->boolean = true; return sl__literal(ps, "true");
+    case 'f': node->type = SL_BOOL; node->boolean = false; return sl__literal(ps, "false");
+    case 'n': node->type = SL_NULL; return sl__literal(ps, "null");
+    default: return sl__number(ps, node);
+    }
+}
+
+/* Parses len bytes of JSON text into doc. Returns the root value, or NULL
+   with doc->error set (the document is then already freed). The text must
+   outlive the document: strings without escapes point into it. Free the
+   document with sl_doc_free. */
+static inline sl_json *sl_parse(sl_doc *doc, const char *text, size_t len)
+{
+    *doc = (sl_doc){ .root = NULL };
+    sl__parser ps = { (const unsigned char *)text, (const unsigned char *)text,
+                      (const unsigned char *)text + len, doc, 0 };
+    sl_json *root = sl__doc_alloc(doc, sizeof *root);
+    if (!root) {
+        sl__parse_error(&ps, "out of memory");
+        return NULL;
+    }
+    *root = (sl_json){ .type = SL_NULL };
+    sl__skip_space(&ps);
+    bool ok = sl__value(&ps, root);
+    if (ok) {
+        sl__skip_space(&ps);
+        if (ps.p < ps.end) ok = sl__parse_error(&ps, "unexpected text after the value");
+    }
+    if (!ok) {
+        sl_doc_free(doc);
+        return NULL;
+    }
+    doc->root = root;
+    return root;
+}
+
+/* The member of object named key (the first one if repeated), or NULL when
+   there is none or object is not an object. */
+static inline const sl_json *sl_get(const sl_json *object, const char *key)
+{
+    if (!object || object->type != SL_OBJECT) return NULL;
+    size_t n = sl__strlen(key);
+    for (const sl_json *m = object->first; m; m = m->next) {
+        if (m->key_len != n) continue;
+        size_t i = 0;
+        while (i < n && m->key[i] == key[i]) i++;
+        if (i == n) return m;
+    }
+    return NULL;
+}
+
+/* Whether node is the string s. */
+static inline bool sl_string_eq(const sl_json *node, const char *s)
+{
+    if (!node || node->type != SL_STRING || node->len != sl__strlen(s)) return false;
+    for (size_t i = 0; i < node->len; i++)
+        if (node->string[i] != s[i]) return false;
+    return true;
+}
+
+/* The position of child among the children of parent (for messages). */
+static inline size_t sl_index(const sl_json *parent, const sl_json *child)
+{
+    size_t i = 0;
+    for (const sl_json *c = parent->first; c && c != child; c = c->next) i++;
+    return i;
+}
+
+/* ---- Writing JSON ---------------------------------------------------------- */
+
+enum { SL_WRITER_MAX_DEPTH = 64 };
+
+typedef struct sl_writer {
+    char *data;          /* the text written so far (not NUL-terminated) */
+    size_t len, cap;
+    const char *error;   /* why the writer stopped, or NULL */
+    uint64_t objects;    /* bit d: the container at depth d is an object */
+    int depth;
+    bool need_comma;     /* a value was written at the current level */
+    bool after_key;      /* a key was written, its value is due */
+} sl_writer;
+
+#define SL_WRITER_INIT { 0 }
+
+static inline void sl_writer_free(sl_writer *w)
+{
+    sl_free(w->data);
+    *w = (sl_writer)SL_WRITER_INIT;
+}
+
+static inline bool sl__writer_fail(sl_writer *w, const char *why)
+{
+    if (!w->error) w->error = why;
+    return false;
+}
+
+static inline bool sl__put(sl_writer *w, const char *s, size_t n)
+{
+    if (w->error) return false;
+    if (n == 0) return true;
+    if (w->cap - w->len < n) {
+        size_t cap = w->cap ? w->cap : 256;
+        while (cap - w->len < n) {
+            if (cap > (size_t)-1 / 2) return sl__writer_fail(w, "out of memory");
+            cap *= 2;
+        }
+        char *grown = sl_realloc(w->data, cap);
+        if (!grown) return sl__writer_fail(w, "out of memory");
+        w->data = grown;
+        w->cap = cap;
+    }
+    SL__COPY(w->data + w->len, s, n);
+    w->len += n;
+    return true;
+}
+
+/* Checks that a value may come now and writes the comma before it. */
+static inline bool sl__before_value(sl_writer *w)
+{
+    if (w->error) return false;
+    if (w->depth == 0 && w->len > 0) return sl__writer_fail(w, "a second top-level value");
+    if (w->depth > 0 && (w->objects >> (w->depth - 1) & 1) && !w->after_key)
+        return sl__writer_fail(w, "a value inside an object without a key");
+    if (w->need_comma && !w->after_key && !sl__put(w, ",", 1)) return false;
+    w->after_key = false;
+    return true;
+}
+
+static inline void sl__begin(sl_writer *w, bool object)
+{
+    if (!sl__before_value(w)) return;
+    if (w->depth == SL_WRITER_MAX_DEPTH) {
+        sl__writer_fail(w, "nesting too deep");
+        return;
+    }
+    if (!sl__put(w, object ? "{" : "[", 1)) return;
+    if (object) w->objects |= (uint64_t)1 << w->depth;
+    else w->objects &= ~((uint64_t)1 << w->depth);
+    w->depth++;
+    w->need_comma = false;
+}
+
+static inline void sl__end(sl_writer *w, bool object)
+{
+    if (w->error) return;
+    if (w->depth == 0 || (bool)(w->objects >> (w->depth - 1) & 1) != object) {
+        sl__writer_fail(w, object ? "object end without its beginning" : "array end without its beginning");
+        return;
+    }
+    if (w->after_key) {
+        sl__writer_fail(w, "object end after a key without its value");
+        return;
+    }
+    if (!sl__put(w, object ? "}" : "]", 1)) return;
+    w->depth--;
+    w->need_comma = true;
+}
+
+static inline void sl_write_object_begin(sl_writer *w) { sl__begin(w, true); }
+static inline void sl_write_object_end(sl_writer *w) { sl__end(w, true); }
+static inline void sl_write_array_begin(sl_writer *w) { sl__begin(w, false); }
+static inline void sl_write_array_end(sl_writer *w) { sl__end(w, false); }
+
+/* Writes s[0..n) as a JSON string, escaped. */
+static inline bool sl__quoted(sl_writer *w, const char *s, size_t n)
+{
+    static const char hex[] = "0123456789abcdef";
+    if (!sl__put(w, "\"", 1)) return false;
+    size_t run = 0; /* bytes of s[i - run..i) not written yet */
+    for (size_t i = 0; i < n;) {
+        unsigned char c = (unsigned char)s[i];
+        char esc[6] = { '\\', 0, '0', '0', 0, 0 };
+        size_t esc_len = 2;
+        switch (c) {
+        case '"': esc[1] = '"'; break;
+        case '\\': esc[1] = '\\'; break;
+        case '\n': esc[1] = 'n'; break;
+        case '\r': esc[1] = 'r'; break;
+        case '\t': esc[1] = 't'; break;
+        case '\b': esc[1] = 'b'; break;
+        case '\f': esc[1] = 'f'; break;
+        default:
+            if (c < 0x20) {
+                esc[1] = 'u';
+                esc[4] = hex[c >> 4];
+                esc[5] = hex[c & 15];
+                esc_len = 6;
+                break;
+            }
+            size_t seq = sl__utf8_seq((const unsigned char *)s + i, n - i);
+            if (!seq) return sl__writer_fail(w, "invalid UTF-8 in a string");
+            i += seq;
+            run += seq;
+            continue;
+        }
+        if (!sl__put(w, s + i - run, run) || !sl__put(w, esc, esc_len)) return false;
+        run = 0;
+        i++;
+    }
+    return sl__put(w, s + n - run, run) && sl__put(w, "\"", 1);
+}
+
+/* Writes the key of the next member of the current object. */
+static inline void sl_write_key_n(sl_writer *w, const char *key, size_t n)
+{
+    if (w->error) return;
+    if (w->depth == 0 || !(w->objects >> (w->depth - 1) & 1) || w->after_key) {
+        sl__writer_fail(w, w->after_key ? "two keys in a row" : "a key outside an object");
+        return;
+    }
+    if (w->need_comma && !sl__put(w, ",", 1)) return;
+    if (!sl__quoted(w, key, n) || !sl__put(w, ":", 1)) return;
+    w->after_key = true;
+    w->need_comma = true;
+}
+
+static inline void sl_write_key(sl_writer *w, const char *key)
+{
+    sl_write_key_n(w, key, sl__strlen(key));
+}
+
+/* The scalar writers: a value is written after sl__before_value. */
+static inline void sl__scalar(sl_writer *w, const char *text, size_t n)
+{
+    if (sl__before_value(w) && sl__put(w, text, n)) w->need_comma = true;
+}
+
+static inline void sl_write_string_n(sl_writer *w, const char *s, size_t n)
+{
+    if (sl__before_value(w) && sl__quoted(w, s, n)) w->need_comma = true;
+}
+
+static inline void sl_write_string(sl_writer *w, const char *s)
+{
+    sl_write_string_n(w, s, sl__strlen(s));
+}
+
+static inline void sl__write_number(sl_writer *w, double v, bool single)
+{
+    char buf[32];
+    size_t n = sl__format_number(buf, v, single);
+    if (!n) {
+        sl__writer_fail(w, v != v || v - v != 0 ? "a number that is not finite (JSON has no NaN or infinity)"
+                                                : "a decimal number (this module was built without libc)");
+        return;
+    }
+    sl__scalar(w, buf, n);
+}
+
+/* Writes v in the shortest form that reads back as the same double. */
+static inline void sl_write_number(sl_writer *w, double v) { sl__write_number(w, v, false); }
+
+/* Writes v in the shortest form that reads back as the same float: 0.1f is
+   written 0.1, not 0.100000001490116. */
+static inline void sl_write_float(sl_writer *w, float v) { sl__write_number(w, v, true); }
+
+static inline void sl_write_int(sl_writer *w, long long v)
+{
+    char buf[32];
+    char *p = sl__format_int(buf, v);
+    sl__scalar(w, p, (size_t)(buf + 32 - p));
+}
+
+static inline void sl_write_bool(sl_writer *w, bool v)
+{
+    sl__scalar(w, v ? "true" : "false", v ? 4 : 5);
+}
+
+static inline void sl_write_null(sl_writer *w) { sl__scalar(w, "null", 4); }
+
+/* Writes a copy of a parsed value; numbers keep their source text. */
+static inline void sl_write_value(sl_writer *w, const sl_json *v)
+{
+    switch (v->type) {
+    case SL_NULL: sl_write_null(w); break;
+    case SL_BOOL: sl_write_bool(w, v->boolean); break;
+    case SL_NUMBER:
+        if (v->len) sl__scalar(w, v->string, v->len);
+        else sl_write_number(w, v->number);
+        break;
+    case SL_STRING: sl_write_string_n(w, v->string, v->len); break;
+    case SL_ARRAY:
+    case SL_OBJECT:
+        sl__begin(w, v->type == SL_OBJECT);
+        for (const sl_json *c = v->first; c; c = c->next) {
+            if (v->type == SL_OBJECT) sl_write_key_n(w, c->key, c->key_len);
+            sl_write_value(w, c);
+        }
+        sl__end(w, v->type == SL_OBJECT);
+        break;
+    }
+}
+
+/* ---- The ABI glue ---------------------------------------------------------- */
+
+typedef int (*sl_execute_fn)(const sl_json *input, sl_writer *out);
+typedef int (*sl_init_fn)(const sl_json *config);
+
+/* Sends the recorded error to the host and clears it. */
+static inline int sl__report(void)
+{
+    sl__error_state *e = &sl__the_error;
+    if (!e->set) sl_fail("", "the function failed without saying why (return sl_fail(...))");
+    sluice_error(e->kind, sl__strlen(e->kind), e->message, sl__strlen(e->message));
+    e->set = false;
+    return SL_ERROR;
+}
+
+static inline int sl__run_init(sl_init_fn init, const char *ptr, size_t len)
+{
+    sl__the_error.set = false;
+    sl_doc doc;
+    const sl_json *config = sl_parse(&doc, ptr, len);
+    int status = config ? init(config) : sl_fail("invalid_config", "the configuration is not valid JSON: %s", doc.error);
+    sl_doc_free(&doc);
+    return status == SL_OK ? SL_OK : sl__report();
+}
+
+static inline int sl__run_execute(sl_execute_fn execute, const char *ptr, size_t len)
+{
+    sl__the_error.set = false;
+    sl_doc doc;
+    const sl_json *input = sl_parse(&doc, ptr, len);
+    if (!input) {
+        sl_fail("invalid_input", "the input is not valid JSON: %s", doc.error);
+        return sl__report();
+    }
+    sl_writer out = SL_WRITER_INIT;
+    int status = execute(input, &out);
+    sl_doc_free(&doc);
+    if (status == SL_OK) {
+        if (out.error)
+            status = sl_fail("invalid_output", "the output cannot be written as JSON: %s", out.error);
+        else if (out.len == 0 || out.depth > 0)
+            status = sl_fail("invalid_output", "the output is not a complete JSON value (%s)",
+                             out.len == 0 ? "nothing was written" : "an array or object was left open");
+        else
+            sluice_output(out.data, out.len);
+    }
+    sl_writer_free(&out);
+    return status == SL_OK ? SL_OK : sl__report();
+}
+
+/* SLUICE_FUNCTION(execute) or SLUICE_FUNCTION(execute, init): the exports. */
+#define SLUICE_FUNCTION(...) SL__PICK(__VA_ARGS__, SL__FUNCTION_INIT, SL__FUNCTION, unused)(__VA_ARGS__)
+#define SL__PICK(a, b, name, ...) name
+
+#define SL__FUNCTION(execute)                                                   \
+    SL__EXPORT(sluice_abi_version) int sluice_abi_version(void)                 \
+    {                                                                           \
+        return SLUICE_FN_ABI_VERSION;                                           \
+    }                                                                           \
+    SL__EXPORT(sluice_alloc) void *sluice_alloc(size_t size)                    \
+    {                                                                           \
+        return sl_alloc(size);                                                  \
+    }                                                                           \
+    SL__EXPORT(sluice_free) void sluice_free(void *ptr, size_t size)            \
+    {                                                                           \
+        (void)size;                                                             \
+        sl_free(ptr);                                                           \
+    }                                                                           \
+    SL__EXPORT(sluice_execute) int sluice_execute(const char *ptr, size_t len)  \
+    {                                                                           \
+        return sl__run_execute((execute), ptr, len);                            \
+    }
+
+#define SL__FUNCTION_INIT(execute, init)                                        \
+    SL__FUNCTION(execute)                                                       \
+    SL__EXPORT(sluice_init) int sluice_init(const char *ptr, size_t len)        \
+    {                                                                           \
+        return sl__run_init((init), ptr, len);                                  \
+    }
+
+#endif

@@ -1,0 +1,57 @@
+/*
+** fn_cli.h: what the `sluice fn` subcommands share: the exit statuses,
+** command-line parsing of limits, reading documents, reporting structured
+** errors. Implemented in cmd_fn.c.
+*/
+#ifndef SLUICE_FN_CLI_H
+#define SLUICE_FN_CLI_H
+
+#include "../lib/fn/sluice_fn_host.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+
+enum {
+    FN_EXIT_FAILED = 1, /* the function failed (error, trap, limit), or a
+                           test case failed */
+    FN_EXIT_USAGE = 2,  /* bad command line, unreadable or invalid input */
+    FN_EXIT_MODULE = 3  /* the module cannot be loaded or breaks the ABI */
+};
+
+/* Without --timeout, a call is stopped after this many milliseconds, so
+   that a runaway function never hangs the command. */
+enum { FN_DEFAULT_TIMEOUT_MS = 10000 };
+
+/* The command line of run and test: options and positional arguments. */
+typedef struct FnArgs {
+    sfn_limits limits;
+    const char *input;  /* --input (run only) */
+    const char *config; /* --config (run only) */
+    const char *positional[2];
+    int npositional;
+} FnArgs;
+
+/* Parses argv[1..argc). with_io allows --input and --config. Returns -1 to
+   go on, or the exit status when done (--help, usage error). */
+int fn_parse_args(int argc, char **argv, const char *help, bool with_io,
+                  int npositional, FnArgs *args);
+
+/* Prints "sluice: MESSAGE" and the usage line of help; returns
+   FN_EXIT_USAGE. */
+int fn_usage_error(const char *help, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* The whole content of a file ("-": standard input), NUL-terminated; NULL
+   with errno set on failure. */
+char *fn_read_file(const char *path, size_t *len);
+
+/* Checks that text is JSON (an object if want_object); on failure writes
+   "LINE:COLUMN: why" into why[cap] and returns false. */
+bool fn_json_valid(const char *text, size_t len, bool want_object, char *why,
+                   size_t cap);
+
+/* Prints "sluice: fn NAME: KIND: MESSAGE" and returns the exit status for
+   that kind of failure. */
+int fn_report(const sfn_error *err);
+
+#endif

@@ -1,0 +1,194 @@
+/*
+** encode.c: NDJSON and CSV text from records (see encode.h).
+*/
+#include "encode.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void sl_buf_reserve(SlBuf *b, size_t more)
+{
+    if (b->len + more <= b->cap) return;
+    size_t cap = b->cap ? b->cap : 4096;
+    while (cap < b->len + more) cap *= 2;
+    char *data = realloc(b->data, cap);
+    if (!data) {
+        fprintf(stderr, "sluice: out of memory (%zu bytes)\n", cap);
+        abort();
+    }
+    b->data = data;
+    b->cap = cap;
+}
+
+void sl_buf_put(SlBuf *b, const void *data, size_t len)
+{
+    sl_buf_reserve(b, len);
+    memcpy(b->data + b->len, data, len);
+    b->len += len;
+}
+
+void sl_buf_free(SlBuf *b)
+{
+    free(b->data);
+    memset(b, 0, sizeof *b);
+}
+
+static void put_int(SlBuf *b, int64_t v)
+{
+    char tmp[24];
+    int n = 0;
+    uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
+    do tmp[n++] = (char)('0' + u % 10); while ((u /= 10));
+    if (v < 0) tmp[n++] = '-';
+    sl_buf_reserve(b, (size_t)n);
+    while (n) b->data[b->len++] = tmp[--n];
+}
+
+/* Most real numbers have a few decimals: if v * 10^k is an integer m that
+** gives back v as m / 10^k (which is how "m with k decimals" reads back),
+** print m's digits with a point; this is exact and far faster than printf. */
+static bool put_short_decimal(SlBuf *b, double v)
+{
+    static const double tens[] = { 1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9 };
+    double magnitude = v < 0 ? -v : v;
+    for (int k = 1; k < 10; k++) {
+        double m = magnitude * tens[k];
+        if (m >= 9e15) return false;
+        double whole = (double)(int64_t)(m + 0.5);
+        if (whole / tens[k] != magnitude) continue;
+        char digits[24];
+        int n = 0;
+        for (int64_t u = (int64_t)whole; n <= k || u; u /= 10) digits[n++] = (char)('0' + u % 10);
+        sl_buf_reserve(b, (size_t)n + 2);
+        if (v < 0) b->data[b->len++] = '-';
+        while (n > k) b->data[b->len++] = digits[--n];
+        b->data[b->len++] = '.';
+        while (n) b->data[b->len++] = digits[--n];
+        return true;
+    }
+    return false;
+}
+
+/* The shortest of %.15g/%.17g that reads back exactly. */
+static void put_float(SlBuf *b, double v)
+{
+    if (!isfinite(v)) {
+        sl_buf_put(b, "null", 4);
+        return;
+    }
+    if (put_short_decimal(b, v)) return;
+    char tmp[32];
+    int n = snprintf(tmp, sizeof tmp, "%.15g", v);
+    if (strtod(tmp, NULL) != v) n = snprintf(tmp, sizeof tmp, "%.17g", v);
+    sl_buf_put(b, tmp, (size_t)n);
+    if (!strpbrk(tmp, ".eEn")) sl_buf_put(b, ".0", 2);
+}
+
+static void put_json_string(SlBuf *b, const char *s, size_t len)
+{
+    static const char hex[] = "0123456789abcdef";
+    sl_buf_reserve(b, len + 2);
+    b->data[b->len++] = '"';
+    size_t start = 0;
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c >= 0x20 && c != '"' && c != '\\') continue;
+        sl_buf_put(b, s + start, i - start);
+        start = i + 1;
+        char esc[6] = { '\\', 0 };
+        size_t n = 2;
+        switch (c) {
+        case '"': esc[1] = '"'; break;
+        case '\\': esc[1] = '\\'; break;
+        case '\n': esc[1] = 'n'; break;
+        case '\r': esc[1] = 'r'; break;
+        case '\t': esc[1] = 't'; break;
+        default:
+            memcpy(esc, "\\u00", 4);
+            esc[4] = hex[c >> 4];
+            esc[5] = hex[c & 15];
+            n = 6;
+        }
+        sl_buf_put(b, esc, n);
+    }
+    sl_buf_put(b, s + start, len - start);
+    sl_buf_putc(b, '"');
+}
+
+static void put_json_map(SlBuf *b, const SlMap *m)
+{
+    sl_buf_putc(b, '{');
+    for (uint32_t i = 0; i < m->count; i++) {
+        if (i) sl_buf_putc(b, ',');
+        put_json_string(b, m->fields[i].name, m->fields[i].name_len);
+        sl_buf_putc(b, ':');
+        sl_json_value(b, &m->fields[i].value);
+    }
+    sl_buf_putc(b, '}');
+}
+
+void sl_json_value(SlBuf *b, const SlValue *v)
+{
+    char ts[40];
+    switch ((SlType)v->type) {
+    case SL_NULL: sl_buf_put(b, "null", 4); break;
+    case SL_BOOL: v->as.b ? sl_buf_put(b, "true", 4) : sl_buf_put(b, "false", 5); break;
+    case SL_INT: put_int(b, v->as.i); break;
+    case SL_FLOAT: put_float(b, v->as.f); break;
+    case SL_STRING: put_json_string(b, v->as.s, v->len); break;
+    case SL_TIMESTAMP: put_json_string(b, ts, sl_format_time(v->as.ns, ts)); break;
+    case SL_ARRAY:
+        sl_buf_putc(b, '[');
+        for (uint32_t i = 0; i < v->len; i++) {
+            if (i) sl_buf_putc(b, ',');
+            sl_json_value(b, &v->as.items[i]);
+        }
+        sl_buf_putc(b, ']');
+        break;
+    case SL_MAP: put_json_map(b, v->as.map); break;
+    }
+}
+
+void sl_json_record(SlBuf *b, const SlRecord *r)
+{
+    put_json_map(b, &r->fields);
+    sl_buf_putc(b, '\n');
+}
+
+static void put_csv_text(SlBuf *b, const char *s, size_t len, char delimiter)
+{
+    bool quote = false;
+    for (size_t i = 0; i < len && !quote; i++)
+        quote = s[i] == delimiter || s[i] == '"' || s[i] == '\n' || s[i] == '\r';
+    if (!quote) {
+        sl_buf_put(b, s, len);
+        return;
+    }
+    sl_buf_putc(b, '"');
+    for (size_t i = 0; i < len; i++) {
+        if (s[i] == '"') sl_buf_putc(b, '"');
+        sl_buf_putc(b, s[i]);
+    }
+    sl_buf_putc(b, '"');
+}
+
+void sl_csv_value(SlBuf *b, const SlValue *v, char delimiter)
+{
+    char ts[40];
+    switch ((SlType)v->type) {
+    case SL_NULL: break;
+    case SL_STRING: put_csv_text(b, v->as.s, v->len, delimiter); break;
+    case SL_TIMESTAMP: sl_buf_put(b, ts, sl_format_time(v->as.ns, ts)); break;
+    case SL_ARRAY:
+    case SL_MAP: {
+        SlBuf json = { 0 };
+        sl_json_value(&json, v);
+        put_csv_text(b, json.data, json.len, delimiter);
+        sl_buf_free(&json);
+        break;
+    }
+    default: sl_json_value(b, v); break;
+    }
+}

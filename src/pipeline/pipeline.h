@@ -1,0 +1,54 @@
+/*
+** pipeline.h: a pipeline as a whole, for the commands (`sluice validate`,
+** `sluice run`) and for the observability API: load and check a pipeline
+** file, run it, stop it, and read per-component statistics.
+*/
+#ifndef SLUICE_PIPELINE_H
+#define SLUICE_PIPELINE_H
+
+#include "component.h"
+
+typedef struct SlPipeline SlPipeline;
+
+/* Loads, checks and builds every component (init, no side effects). On any
+** problem returns NULL with every problem in `d`. */
+SlPipeline *sl_pipeline_load(const char *path, SlDiag *d);
+void sl_pipeline_free(SlPipeline *p);
+/* True when every source ends by itself: batch mode. */
+bool sl_pipeline_finite(const SlPipeline *p);
+
+typedef struct SlRunOptions {
+    int workers;            /* worker threads; 0: number of cores */
+    int queue_batches;      /* capacity of each input queue; 0: default */
+    bool progress;          /* draw a progress bar on stderr */
+} SlRunOptions;
+
+/* Runs until every source has ended (batch mode) or sl_pipeline_stop is
+** called, then drains: every record accepted by a source reaches the sinks
+** or is counted as rejected. Handles SIGINT/SIGTERM itself (the first one
+** stops and drains, a second one exits at once). Returns 0, or 1 if a
+** component failed. */
+int sl_pipeline_run(SlPipeline *p, const SlRunOptions *o);
+/* Asks a running pipeline to stop and drain; thread-safe. */
+void sl_pipeline_stop(SlPipeline *p);
+
+/* ---- Statistics (a consistent-enough snapshot; counters are atomic) ---- */
+enum { SL_LATENCY_BUCKETS = 12 };
+/* Upper bounds of the call latency histogram buckets, in nanoseconds; the
+** last bucket is +Inf. */
+extern const uint64_t sl_latency_bounds_ns[SL_LATENCY_BUCKETS - 1];
+
+typedef struct SlStats {
+    const char *name, *type;
+    SlKind kind;
+    uint64_t records_in, records_out, bytes_in, bytes_out, errors;
+    uint64_t queue_depth;           /* batches waiting at its input */
+    uint64_t calls, fuel, traps;    /* function nodes */
+    uint64_t latency[SL_LATENCY_BUCKETS]; /* calls per bucket, not cumulative */
+    uint64_t latency_sum_ns;
+} SlStats;
+
+size_t sl_pipeline_count(const SlPipeline *p);
+void sl_pipeline_stats(SlPipeline *p, size_t index, SlStats *out);
+
+#endif

@@ -1,0 +1,303 @@
+/*
+** runtime.c: runs a loaded pipeline.
+**
+** Each source runs on its own thread; transforms and sinks are run by a
+** pool of worker threads. Components are connected by bounded queues of
+** batches, all guarded by one pipeline lock that is taken once per batch
+** (never per record). A worker picks a component that has input waiting
+** and room in every queue it feeds, preferring those nearest the sinks so
+** data drains before more is read; a source that finds a full queue waits:
+** a slow sink slows the sources, and memory stays bounded.
+**
+** When a source ends (its input is finished, or the pipeline is stopping)
+** its consumers are told; a component whose inputs have all ended and whose
+** queue is empty gets finish() and ends in turn, so a stop drains every
+** accepted record through to the sinks before the run returns.
+*/
+#include "internal.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+void sl_progress_draw(SlPipeline *p, int64_t started_ns, bool last); /* progress.c */
+
+enum { DEFAULT_QUEUE_BATCHES = 4, IDLE_WAIT_MS = 500, MAIN_POLL_MS = 200 };
+
+typedef enum Action { IDLE, PROCESS, TICK, FINISH } Action;
+
+/* ---- Scheduling (all under the pipeline lock) ------------------------- */
+
+static bool has_room(const SlPipeline *p, const SlCtx *ctx)
+{
+    for (int port = 0; port < PORTS; port++)
+        for (size_t i = 0; i < ctx->nconsumers[port]; i++)
+            if (ctx->consumers[port][i]->queue.count >= p->queue_cap) return false;
+    return true;
+}
+
+static Action next_action(const SlPipeline *p, const SlCtx *ctx, int64_t now)
+{
+    if (ctx->kind == SL_SOURCE || ctx->ended) return IDLE;
+    if (ctx->running && !(ctx->type->flags & SL_PARALLEL)) return IDLE;
+    if (ctx->queue.count) return has_room(p, ctx) ? PROCESS : IDLE;
+    if (ctx->running) return IDLE;
+    if (!ctx->open_inputs) return FINISH;
+    if (ctx->type->tick && now >= ctx->next_tick_ns && has_room(p, ctx)) return TICK;
+    return IDLE;
+}
+
+static void end_node(SlPipeline *p, SlCtx *ctx)
+{
+    ctx->ended = true;
+    p->nended++;
+    for (int port = 0; port < PORTS; port++)
+        for (size_t i = 0; i < ctx->nconsumers[port]; i++)
+            ctx->consumers[port][i]->open_inputs--;
+    pthread_cond_broadcast(&p->work);
+}
+
+/* A batch that reaches a failed component is counted as lost, loudly. */
+static void discard(SlCtx *ctx, SlBatch *b)
+{
+    atomic_fetch_add(&ctx->counters.errors, b->count);
+    if (atomic_fetch_add(&ctx->logged_rejects, 1) == 0)
+        sl_log(ctx, "failed: discarding the records it receives (counted as errors)");
+    sl_batch_free(b);
+}
+
+static void call(SlCtx *ctx, Action a, SlBatch *b, bool failed)
+{
+    const SlComponentType *t = ctx->type;
+    sl_outbox_begin(ctx);
+    if (a == PROCESS) {
+        atomic_fetch_add(&ctx->counters.records_in, b->count);
+        if (failed) discard(ctx, b);
+        else t->process(ctx, b);
+    } else if (a == TICK) {
+        if (!failed) t->tick(ctx);
+    } else if (t->finish && !failed) {
+        t->finish(ctx);
+    }
+    sl_outbox_flush(ctx, false);
+}
+
+/* Entered and left with the lock held. */
+static void perform(SlPipeline *p, SlCtx *ctx, Action a, int64_t now)
+{
+    SlBatch *b = NULL;
+    ctx->running++;
+    if (a == PROCESS) {
+        b = sl_queue_pop(&ctx->queue);
+        pthread_cond_broadcast(&p->space);
+    } else if (a == TICK) {
+        ctx->next_tick_ns = now + (int64_t)ctx->type->tick_ms * 1000000;
+    }
+    bool failed = ctx->failed;
+    pthread_mutex_unlock(&p->lock);
+    call(ctx, a, b, failed);
+    pthread_mutex_lock(&p->lock);
+    ctx->running--;
+    if (a == FINISH) end_node(p, ctx);
+    pthread_cond_broadcast(&p->work);
+}
+
+static int64_t next_tick(const SlPipeline *p, int64_t now)
+{
+    int64_t soonest = now + (int64_t)IDLE_WAIT_MS * 1000000;
+    for (size_t i = 0; i < p->count; i++) {
+        const SlCtx *ctx = p->nodes[i];
+        if (!ctx->ended && ctx->type->tick && ctx->next_tick_ns < soonest)
+            soonest = ctx->next_tick_ns;
+    }
+    return soonest;
+}
+
+static void wait_until(SlPipeline *p, int64_t mono_ns)
+{
+    /* Condition variables wait on the realtime clock: convert. */
+    int64_t delta = mono_ns - sl_now_ns();
+    if (delta <= 0) return;
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    int64_t at = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec + delta;
+    ts.tv_sec = at / 1000000000;
+    ts.tv_nsec = at % 1000000000;
+    pthread_cond_timedwait(&p->work, &p->lock, &ts);
+}
+
+static void *worker_main(void *arg)
+{
+    SlPipeline *p = arg;
+    pthread_mutex_lock(&p->lock);
+    while (p->nended < p->count) {
+        int64_t now = sl_now_ns();
+        bool did = false;
+        for (size_t i = p->count; i-- > 0 && !did;) {
+            Action a = next_action(p, p->nodes[i], now);
+            if (a != IDLE) {
+                perform(p, p->nodes[i], a, now);
+                did = true;
+            }
+        }
+        if (!did && p->nended < p->count) wait_until(p, next_tick(p, now));
+    }
+    pthread_cond_broadcast(&p->work);
+    pthread_mutex_unlock(&p->lock);
+    sl_outbox_end();
+    return NULL;
+}
+
+static void *source_main(void *arg)
+{
+    SlCtx *ctx = arg;
+    SlPipeline *p = ctx->pipeline;
+    sl_outbox_begin(ctx);
+    ctx->type->run(ctx);
+    sl_outbox_flush(ctx, false);
+    sl_outbox_end();
+    pthread_mutex_lock(&p->lock);
+    end_node(p, ctx);
+    pthread_mutex_unlock(&p->lock);
+    return NULL;
+}
+
+/* ---- Stopping -------------------------------------------------------- */
+
+void sl_pipeline_stop(SlPipeline *p)
+{
+    if (atomic_exchange(&p->stopping, true)) return;
+    for (size_t i = 0; i < p->count; i++)
+        if (p->nodes[i]->kind == SL_SOURCE && p->nodes[i]->type->stop)
+            p->nodes[i]->type->stop(p->nodes[i]);
+    pthread_mutex_lock(&p->lock);
+    pthread_cond_broadcast(&p->space);
+    pthread_cond_broadcast(&p->work);
+    pthread_mutex_unlock(&p->lock);
+}
+
+/* ---- Running --------------------------------------------------------- */
+
+static bool start_all(SlPipeline *p)
+{
+    for (size_t i = 0; i < p->count; i++) {
+        SlCtx *ctx = p->nodes[i];
+        if (ctx->type->start && ctx->type->start(ctx) != 0) return false;
+    }
+    return !p->failed;
+}
+
+static void prepare(SlPipeline *p, const SlRunOptions *o)
+{
+    p->queue_cap = o->queue_batches > 0 ? (size_t)o->queue_batches : DEFAULT_QUEUE_BATCHES;
+    int64_t now = sl_now_ns();
+    for (size_t i = 0; i < p->count; i++) {
+        SlCtx *ctx = p->nodes[i];
+        ctx->open_inputs = ctx->ninputs;
+        ctx->next_tick_ns = now + (int64_t)ctx->type->tick_ms * 1000000;
+    }
+}
+
+static bool finished(SlPipeline *p)
+{
+    pthread_mutex_lock(&p->lock);
+    bool done = p->nended == p->count;
+    pthread_mutex_unlock(&p->lock);
+    return done;
+}
+
+/* Waits for the end, handling SIGINT/SIGTERM (blocked in every thread, so
+** they queue for sigtimedwait here) and drawing progress. */
+static void supervise(SlPipeline *p, const sigset_t *signals, bool progress)
+{
+    int64_t started = sl_now_ns();
+    struct timespec poll = { 0, MAIN_POLL_MS * 1000000L };
+    while (!finished(p)) {
+        int sig = sigtimedwait(signals, NULL, &poll);
+        if (sig > 0 && p->stopping) {
+            fprintf(stderr, "\nsluice: second %s: exiting without draining\n", strsignal(sig));
+            _exit(130);
+        }
+        if (sig > 0) {
+            fprintf(stderr, "%ssluice: %s: stopping, draining what is in flight\n",
+                    progress ? "\n" : "", strsignal(sig));
+            sl_pipeline_stop(p);
+        }
+        if (progress) sl_progress_draw(p, started, false);
+    }
+    if (progress) sl_progress_draw(p, started, true);
+}
+
+static int spawn(pthread_t *t, void *(*fn)(void *), void *arg)
+{
+    int rc = pthread_create(t, NULL, fn, arg);
+    if (rc) fprintf(stderr, "sluice: cannot start a thread: %s\n", strerror(rc));
+    return rc;
+}
+
+int sl_pipeline_run(SlPipeline *p, const SlRunOptions *o)
+{
+    if (!start_all(p)) return 1;
+    prepare(p, o);
+    sigset_t signals, old;
+    sigemptyset(&signals);
+    sigaddset(&signals, SIGINT);
+    sigaddset(&signals, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &signals, &old);
+
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    size_t nworkers = o->workers > 0 ? (size_t)o->workers : cores > 0 ? (size_t)cores : 1;
+    pthread_t *workers = calloc(nworkers, sizeof *workers);
+    if (!workers) abort();
+    size_t started = 0;
+    for (; started < nworkers; started++)
+        if (spawn(&workers[started], worker_main, p)) break;
+    for (size_t i = 0; i < p->count; i++) {
+        SlCtx *ctx = p->nodes[i];
+        if (ctx->kind != SL_SOURCE) continue;
+        ctx->thread_started = started > 0 && !spawn(&ctx->thread, source_main, ctx);
+        if (!ctx->thread_started) {
+            p->failed = true;
+            pthread_mutex_lock(&p->lock);
+            end_node(p, ctx);
+            pthread_mutex_unlock(&p->lock);
+            sl_pipeline_stop(p);
+        }
+    }
+    if (started) supervise(p, &signals, o->progress);
+    for (size_t i = 0; i < p->count; i++)
+        if (p->nodes[i]->thread_started)
+            pthread_join(p->nodes[i]->thread, NULL);
+    for (size_t i = 0; i < started; i++) pthread_join(workers[i], NULL);
+    free(workers);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    return p->failed || !started ? 1 : 0;
+}
+
+/* ---- Statistics ------------------------------------------------------ */
+
+void sl_pipeline_stats(SlPipeline *p, size_t index, SlStats *out)
+{
+    SlCtx *ctx = p->nodes[index];
+    Counters *c = &ctx->counters;
+    memset(out, 0, sizeof *out);
+    out->name = ctx->name;
+    out->type = ctx->type->name;
+    out->kind = ctx->kind;
+    out->records_in = c->records_in;
+    out->records_out = c->records_out;
+    out->bytes_in = c->bytes_in;
+    out->bytes_out = c->bytes_out;
+    out->errors = c->errors;
+    out->calls = c->calls;
+    out->fuel = c->fuel;
+    out->traps = c->traps;
+    out->latency_sum_ns = c->latency_sum_ns;
+    for (int i = 0; i < SL_LATENCY_BUCKETS; i++) out->latency[i] = c->latency[i];
+    pthread_mutex_lock(&p->lock);
+    out->queue_depth = ctx->queue.count;
+    pthread_mutex_unlock(&p->lock);
+}

@@ -1,0 +1,538 @@
+/*
+** sqlite.c: the `sqlite` sink, Sluice's embedded default store. Records
+** become rows of one table; each field is a column.
+**
+** The table is created from the fields of the first record, and a field
+** seen for the first time later becomes a new column (ALTER TABLE ADD
+** COLUMN). A column's type comes from the first non-null value of its field:
+** int and bool INTEGER, float REAL, string TEXT, timestamp TEXT (RFC 3339,
+** UTC) or INTEGER nanoseconds (`timestamps: integer`), array and map TEXT
+** holding JSON. Tables the sink creates are STRICT. A value that does not fit
+** its column (a string in an INTEGER column, a NaN) rejects its record with
+** the reason; null and absent fields are both SQL NULL.
+**
+** Each batch is one transaction (WAL mode, synchronous=NORMAL): a batch is
+** written when process returns, and a committed batch survives the process
+** being killed. Writing a batch happens in two phases: first every record
+** is checked against the columns with no database access, so a rejection
+** is decided once; then the transaction is written, and if the database is
+** busy (another writer) it is rolled back and written again after a
+** backoff, until `busy_timeout_ms` has passed.
+*/
+#include "../pipeline/component.h"
+#include "../pipeline/encode.h"
+
+#include <math.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+/* A column type; OTHER is a column of a table made elsewhere whose declared
+** type is none of these: it takes any value. */
+typedef enum ColType { COL_INTEGER, COL_REAL, COL_TEXT, COL_OTHER } ColType;
+
+static const char *const col_type_sql[] = { "INTEGER", "REAL", "TEXT", "ANY" };
+
+typedef struct Column {
+    char *name;
+    size_t len;
+    ColType type;
+} Column;
+
+typedef struct SqliteSink {
+    const char *path, *table;
+    bool ts_integer;                /* timestamps as INTEGER nanoseconds */
+    int64_t busy_timeout_ms;
+    sqlite3 *db;
+    sqlite3_stmt *begin, *commit, *rollback, *insert;
+    bool table_exists;
+    Column *cols;
+    uint32_t ncols, cap;
+    uint32_t ncols_db;              /* the prefix of cols that exists in the db */
+    uint32_t insert_cols;           /* columns the insert statement names */
+    uint32_t *seen;                 /* per column: the record that used it last */
+    uint32_t stamp;
+    SlBuf json;                     /* arrays and maps being bound */
+    char error[256];                /* the last database error */
+} SqliteSink;
+
+static const char *const timestamp_choices[] = { "text", "integer", NULL };
+
+static const SlSetting settings[] = {
+    { .name = "path", .type = SL_SET_STRING, .required = true,
+      .doc = "the database file, created if missing" },
+    { .name = "table", .type = SL_SET_STRING, .def = "records",
+      .doc = "the table, created from the first records if missing" },
+    { .name = "timestamps", .type = SL_SET_STRING, .def = "text",
+      .choices = timestamp_choices,
+      .doc = "store timestamps as RFC 3339 TEXT or as INTEGER nanoseconds since 1970" },
+    { .name = "busy_timeout_ms", .type = SL_SET_INT, .def = "10000", .min = 0,
+      .max = 3600000, .doc = "how long to retry while another writer holds the database" },
+    { 0 },
+};
+
+static void *xcalloc(size_t n, size_t size)
+{
+    void *p = calloc(n ? n : 1, size);
+    if (!p) abort();
+    return p;
+}
+
+static void *xrealloc(void *p, size_t size)
+{
+    p = realloc(p, size);
+    if (!p) abort();
+    return p;
+}
+
+/* ---- Columns ----------------------------------------------------------- */
+
+/* SQLite compares identifiers without regard to ASCII case. */
+static bool same_name(const char *a, size_t alen, const char *b, size_t blen)
+{
+    if (alen != blen) return false;
+    for (size_t i = 0; i < alen; i++) {
+        unsigned char x = (unsigned char)a[i], y = (unsigned char)b[i];
+        if (x != y && !(x < 128 && y < 128 && (x | 32) == (y | 32) && (x | 32) >= 'a' &&
+                        (x | 32) <= 'z'))
+            return false;
+    }
+    return true;
+}
+
+static uint32_t find_column(const SqliteSink *s, const char *name, size_t len)
+{
+    for (uint32_t i = 0; i < s->ncols; i++)
+        if (same_name(s->cols[i].name, s->cols[i].len, name, len)) return i;
+    return UINT32_MAX;
+}
+
+static void add_column(SqliteSink *s, const char *name, size_t len, ColType type)
+{
+    if (s->ncols == s->cap) {
+        s->cap = s->cap ? s->cap * 2 : 16;
+        s->cols = xrealloc(s->cols, s->cap * sizeof *s->cols);
+        s->seen = xrealloc(s->seen, s->cap * sizeof *s->seen);
+    }
+    Column *c = &s->cols[s->ncols];
+    c->name = xcalloc(len + 1, 1);
+    memcpy(c->name, name, len);
+    c->len = len;
+    c->type = type;
+    s->seen[s->ncols++] = 0;
+}
+
+/* Forgets the columns after the first `keep`. */
+static void drop_columns(SqliteSink *s, uint32_t keep)
+{
+    while (s->ncols > keep) free(s->cols[--s->ncols].name);
+}
+
+/* The column type of a value, for a new column; false for null. */
+static bool type_of(const SqliteSink *s, const SlValue *v, ColType *out)
+{
+    switch (v->type) {
+    case SL_BOOL: case SL_INT: *out = COL_INTEGER; return true;
+    case SL_FLOAT: *out = COL_REAL; return true;
+    case SL_TIMESTAMP: *out = s->ts_integer ? COL_INTEGER : COL_TEXT; return true;
+    case SL_STRING: case SL_ARRAY: case SL_MAP: *out = COL_TEXT; return true;
+    default: return false;
+    }
+}
+
+static bool fits(const SqliteSink *s, const SlValue *v, ColType col)
+{
+    ColType t;
+    if (col == COL_OTHER || !type_of(s, v, &t) || t == col) return true;
+    return col == COL_REAL && v->type == SL_INT;
+}
+
+/* The affinity rules of SQLite (section 3.1 of its datatype page), so
+** that a table made elsewhere is checked the way SQLite would store it. */
+static ColType type_declared(const char *decl)
+{
+    if (!decl) return COL_OTHER;
+    if (sqlite3_strglob("*[Ii][Nn][Tt]*", decl) == 0) return COL_INTEGER;
+    if (sqlite3_strglob("*[Cc][Hh][Aa][Rr]*", decl) == 0 ||
+        sqlite3_strglob("*[Cc][Ll][Oo][Bb]*", decl) == 0 ||
+        sqlite3_strglob("*[Tt][Ee][Xx][Tt]*", decl) == 0)
+        return COL_TEXT;
+    if (sqlite3_strglob("*[Rr][Ee][Aa][Ll]*", decl) == 0 ||
+        sqlite3_strglob("*[Ff][Ll][Oo][Aa]*", decl) == 0 ||
+        sqlite3_strglob("*[Dd][Oo][Uu][Bb]*", decl) == 0)
+        return COL_REAL;
+    return COL_OTHER;
+}
+
+/* ---- Phase 1: checking records against the columns --------------------- */
+
+/* Checks that every field of `r` fits its column, planning a column for
+** each new field; returns false with the reason in `why` if the record
+** cannot be stored. */
+static bool check_fields(SqliteSink *s, const SlRecord *r, char *why, size_t size)
+{
+    s->stamp++;
+    uint32_t typed = 0;
+    for (uint32_t i = 0; i < r->fields.count; i++) {
+        const SlField *f = &r->fields.fields[i];
+        const SlValue *v = &f->value;
+        if (memchr(f->name, 0, f->name_len) || f->name_len == 0)
+            return snprintf(why, size, "field name '%.*s' cannot be a column name",
+                            (int)f->name_len, f->name), false;
+        if (v->type == SL_FLOAT && isnan(v->as.f))
+            return snprintf(why, size, "field '%.*s' is NaN, which SQLite stores as NULL",
+                            (int)f->name_len, f->name), false;
+        ColType t;
+        uint32_t col = find_column(s, f->name, f->name_len);
+        if (col == UINT32_MAX) {
+            if (!type_of(s, v, &t)) continue; /* null: as if absent */
+            add_column(s, f->name, f->name_len, t);
+            col = s->ncols - 1;
+        } else if (!fits(s, v, s->cols[col].type)) {
+            return snprintf(why, size, "field '%.*s' is %s, column '%s' is %s",
+                            (int)f->name_len, f->name, sl_type_name(v->type),
+                            s->cols[col].name, col_type_sql[s->cols[col].type]), false;
+        }
+        if (s->seen[col] == s->stamp)
+            return snprintf(why, size, "two fields map to column '%s' (SQLite ignores case)",
+                            s->cols[col].name), false;
+        s->seen[col] = s->stamp;
+        typed++;
+    }
+    if (typed == 0 && s->ncols == 0)
+        return snprintf(why, size, "no field with a value to make a column from"), false;
+    return true;
+}
+
+/* A rejected record plans no column. */
+static bool plan_record(SqliteSink *s, const SlRecord *r, char *why, size_t size)
+{
+    uint32_t before = s->ncols;
+    if (check_fields(s, r, why, size)) return true;
+    drop_columns(s, before);
+    return false;
+}
+
+/* ---- Phase 2: writing the transaction ---------------------------------- */
+
+/* The outcome of a database step: done, the record alone is refused (a
+** constraint of a table made elsewhere), busy, or the database is broken. */
+typedef enum Outcome { DONE, REFUSED, BUSY, BROKEN } Outcome;
+
+static Outcome outcome(SqliteSink *s, int rc)
+{
+    if (rc == SQLITE_DONE || rc == SQLITE_OK || rc == SQLITE_ROW) return DONE;
+    snprintf(s->error, sizeof s->error, "%s", sqlite3_errmsg(s->db));
+    int primary = rc & 0xff;
+    if (primary == SQLITE_BUSY || primary == SQLITE_LOCKED) return BUSY;
+    /* An error that rolled the transaction back breaks the batch. */
+    if (sqlite3_get_autocommit(s->db)) return BROKEN;
+    if (primary == SQLITE_CONSTRAINT || primary == SQLITE_TOOBIG || primary == SQLITE_MISMATCH)
+        return REFUSED;
+    return BROKEN;
+}
+
+static Outcome run_stmt(SqliteSink *s, sqlite3_stmt *stmt)
+{
+    int rc = sqlite3_step(stmt);
+    sqlite3_reset(stmt);
+    return outcome(s, rc);
+}
+
+static Outcome exec_sql(SqliteSink *s, char *sql)
+{
+    int rc = sqlite3_exec(s->db, sql, NULL, NULL, NULL);
+    sqlite3_free(sql);
+    return rc == SQLITE_OK ? DONE : outcome(s, rc);
+}
+
+static char *column_list(const SqliteSink *s, uint32_t from, bool with_types)
+{
+    char *sql = sqlite3_mprintf("%s", "");
+    for (uint32_t i = from; i < s->ncols && sql; i++) {
+        char *next = sqlite3_mprintf("%z%s\"%w\"%s%s", sql, i > from ? ", " : "",
+                                     s->cols[i].name, with_types ? " " : "",
+                                     with_types ? col_type_sql[s->cols[i].type] : "");
+        sql = next;
+    }
+    if (!sql) abort();
+    return sql;
+}
+
+/* Creates the table or adds the planned columns. */
+static Outcome make_columns(SqliteSink *s)
+{
+    if (s->ncols_db == s->ncols) return DONE;
+    if (!s->table_exists) {
+        Outcome o = exec_sql(s, sqlite3_mprintf("CREATE TABLE \"%w\" (%z) STRICT", s->table,
+                                                column_list(s, 0, true)));
+        if (o != DONE) return o;
+        s->table_exists = true;
+        s->ncols_db = s->ncols;
+        return DONE;
+    }
+    for (; s->ncols_db < s->ncols; s->ncols_db++) {
+        const Column *c = &s->cols[s->ncols_db];
+        Outcome o = exec_sql(s, sqlite3_mprintf("ALTER TABLE \"%w\" ADD COLUMN \"%w\" %s",
+                                                s->table, c->name, col_type_sql[c->type]));
+        if (o != DONE) return o;
+    }
+    return DONE;
+}
+
+static Outcome prepare_insert(SqliteSink *s)
+{
+    if (s->insert && s->insert_cols == s->ncols) return DONE;
+    sqlite3_finalize(s->insert);
+    s->insert = NULL;
+    char *places = sqlite3_mprintf("%s", "?");
+    for (uint32_t i = 1; i < s->ncols && places; i++) places = sqlite3_mprintf("%z, ?", places);
+    char *sql = sqlite3_mprintf("INSERT INTO \"%w\" (%z) VALUES (%z)", s->table,
+                                column_list(s, 0, false), places);
+    if (!sql) abort();
+    int rc = sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &s->insert, NULL);
+    sqlite3_free(sql);
+    s->insert_cols = s->ncols;
+    return rc == SQLITE_OK ? DONE : outcome(s, rc);
+}
+
+/* Binds one value; returns the bytes it stands for. */
+static int bind_value(SqliteSink *s, int at, const SlValue *v, uint64_t *bytes)
+{
+    char ts[40];
+    switch (v->type) {
+    case SL_BOOL: *bytes += 1; return sqlite3_bind_int(s->insert, at, v->as.b);
+    case SL_INT: *bytes += 8; return sqlite3_bind_int64(s->insert, at, v->as.i);
+    case SL_FLOAT: *bytes += 8; return sqlite3_bind_double(s->insert, at, v->as.f);
+    case SL_STRING:
+        *bytes += v->len;
+        /* A NULL pointer would bind SQL NULL, not the empty string. */
+        return sqlite3_bind_text64(s->insert, at, v->len ? v->as.s : "", v->len,
+                                   SQLITE_STATIC, SQLITE_UTF8);
+    case SL_TIMESTAMP:
+        *bytes += 8;
+        if (s->ts_integer) return sqlite3_bind_int64(s->insert, at, v->as.ns);
+        return sqlite3_bind_text(s->insert, at, ts, (int)sl_format_time(v->as.ns, ts),
+                                 SQLITE_TRANSIENT);
+    case SL_ARRAY: case SL_MAP:
+        s->json.len = 0;
+        sl_json_value(&s->json, v);
+        *bytes += s->json.len;
+        return sqlite3_bind_text64(s->insert, at, s->json.data, s->json.len,
+                                   SQLITE_TRANSIENT, SQLITE_UTF8);
+    default: return SQLITE_OK; /* null: cleared already */
+    }
+}
+
+static Outcome insert_record(SqliteSink *s, const SlRecord *r, uint64_t *bytes)
+{
+    sqlite3_clear_bindings(s->insert);
+    for (uint32_t i = 0; i < r->fields.count; i++) {
+        uint32_t col = find_column(s, r->fields.fields[i].name, r->fields.fields[i].name_len);
+        if (col == UINT32_MAX) continue; /* a null never given a column */
+        int rc = bind_value(s, (int)col + 1, &r->fields.fields[i].value, bytes);
+        if (rc != SQLITE_OK) return outcome(s, rc);
+    }
+    return run_stmt(s, s->insert);
+}
+
+/* Records the database refused one by one (phase 2), rejected only once
+** their transaction has committed, so that a retry cannot reject twice. */
+typedef struct Refusals {
+    uint32_t *index;
+    const char **why;               /* in the batch */
+    uint32_t count;
+} Refusals;
+
+static void refuse(SlBatch *b, Refusals *r, uint32_t index, const char *why)
+{
+    r->index[r->count] = index;
+    r->why[r->count++] = sl_copy_str(b, why, strlen(why));
+}
+
+static Outcome write_batch(SqliteSink *s, SlBatch *b, Refusals *refused, uint64_t *bytes)
+{
+    Outcome o = run_stmt(s, s->begin);
+    if (o != DONE) return o;
+    o = make_columns(s);
+    if (o == DONE) o = prepare_insert(s);
+    for (uint32_t i = 0; o == DONE && i < b->count; i++) {
+        o = insert_record(s, &b->records[i], bytes);
+        if (o == REFUSED) {
+            refuse(b, refused, i, s->error);
+            o = DONE;
+        }
+    }
+    if (o == DONE) o = run_stmt(s, s->commit);
+    if (o != DONE && !sqlite3_get_autocommit(s->db)) run_stmt(s, s->rollback);
+    return o;
+}
+
+static void sleep_ms(int64_t ms)
+{
+    struct timespec t = { .tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000 };
+    nanosleep(&t, NULL);
+}
+
+/* Writes the batch, starting over after a backoff while the database is
+** busy. A rolled-back attempt made no column: they are made again. */
+static Outcome write_with_retry(SqliteSink *s, SlBatch *b, Refusals *refused,
+                                uint64_t *bytes)
+{
+    uint32_t ncols_db = s->ncols_db;
+    bool table_exists = s->table_exists;
+    int64_t waited = 0, delay = 1;
+    for (;;) {
+        refused->count = 0;
+        *bytes = 0;
+        Outcome o = write_batch(s, b, refused, bytes);
+        if (o == DONE) return o;
+        s->ncols_db = ncols_db;
+        s->table_exists = table_exists;
+        sqlite3_finalize(s->insert);
+        s->insert = NULL;
+        if (o != BUSY || waited >= s->busy_timeout_ms) return o;
+        sleep_ms(delay);
+        waited += delay;
+        delay = delay * 2 > 1000 ? 1000 : delay * 2;
+    }
+}
+
+static void write_records(SlCtx *ctx, SqliteSink *s, SlBatch *b)
+{
+    Refusals refused = {
+        .index = sl_alloc(b, b->count * sizeof *refused.index),
+        .why = sl_alloc(b, b->count * sizeof *refused.why),
+    };
+    uint64_t bytes;
+    Outcome o = write_with_retry(s, b, &refused, &bytes);
+    if (o != DONE) {
+        drop_columns(s, s->ncols_db);
+        for (uint32_t i = 0; i < b->count; i++)
+            sl_reject(ctx, b, i, "not stored: %s", s->error);
+        sl_fail(ctx, "%s: %s", s->path, s->error);
+        return;
+    }
+    for (uint32_t k = 0; k < refused.count; k++)
+        sl_reject(ctx, b, refused.index[k], "%s", refused.why[k]);
+    sl_count_bytes_out(ctx, bytes);
+}
+
+static void process(SlCtx *ctx, SlBatch *b)
+{
+    SqliteSink *s = sl_state(ctx);
+    uint32_t kept = 0;
+    for (uint32_t i = 0; i < b->count; i++) {
+        char why[256];
+        if (plan_record(s, &b->records[i], why, sizeof why))
+            b->records[kept++] = b->records[i];
+        else
+            sl_reject(ctx, b, i, "%s", why);
+    }
+    b->count = kept;
+    if (kept) write_records(ctx, s, b);
+    sl_batch_free(b);
+}
+
+/* ---- Opening and closing ----------------------------------------------- */
+
+/* Reads the columns of an existing table; none if it does not exist. */
+static bool load_columns(SqliteSink *s)
+{
+    sqlite3_stmt *info;
+    char *sql = sqlite3_mprintf("SELECT name, type FROM pragma_table_info(%Q)", s->table);
+    int rc = sqlite3_prepare_v2(s->db, sql, -1, &info, NULL);
+    sqlite3_free(sql);
+    if (rc != SQLITE_OK) return false;
+    while ((rc = sqlite3_step(info)) == SQLITE_ROW) {
+        const char *name = (const char *)sqlite3_column_text(info, 0);
+        add_column(s, name, strlen(name), type_declared((const char *)sqlite3_column_text(info, 1)));
+    }
+    sqlite3_finalize(info);
+    s->ncols_db = s->ncols;
+    s->table_exists = s->ncols > 0;
+    return rc == SQLITE_DONE;
+}
+
+static bool prepare(SqliteSink *s, const char *sql, sqlite3_stmt **stmt)
+{
+    return sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, stmt, NULL) == SQLITE_OK;
+}
+
+static int start(SlCtx *ctx)
+{
+    SqliteSink *s = sl_state(ctx);
+    int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
+    /* WAL: readers never block this writer; synchronous=NORMAL: a commit is
+    ** durable once written to the WAL, which survives the process dying. */
+    bool ok = sqlite3_open_v2(s->path, &s->db, flags, NULL) == SQLITE_OK &&
+              sqlite3_exec(s->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL",
+                           NULL, NULL, NULL) == SQLITE_OK &&
+              load_columns(s) && prepare(s, "BEGIN IMMEDIATE", &s->begin) &&
+              prepare(s, "COMMIT", &s->commit) && prepare(s, "ROLLBACK", &s->rollback);
+    if (!ok) {
+        sl_fail(ctx, "cannot open %s: %s", s->path,
+                s->db ? sqlite3_errmsg(s->db) : "out of memory");
+        return -1;
+    }
+    return 0;
+}
+
+static void close_db(SqliteSink *s)
+{
+    sqlite3_finalize(s->begin);
+    sqlite3_finalize(s->commit);
+    sqlite3_finalize(s->rollback);
+    sqlite3_finalize(s->insert);
+    s->begin = s->commit = s->rollback = s->insert = NULL;
+    sqlite3_close(s->db);
+    s->db = NULL;
+}
+
+/* Every batch is committed already; closing checkpoints the WAL into the
+** database file. */
+static void finish(SlCtx *ctx)
+{
+    close_db(sl_state(ctx));
+}
+
+static void destroy(void *state)
+{
+    SqliteSink *s = state;
+    if (!s) return;
+    close_db(s);
+    drop_columns(s, 0);
+    free(s->cols);
+    free(s->seen);
+    sl_buf_free(&s->json);
+    free(s);
+}
+
+static int init(SlCtx *ctx, const SlConf *conf)
+{
+    SqliteSink *s = xcalloc(1, sizeof *s);
+    sl_set_state(ctx, s);
+    s->path = sl_path(ctx, sl_conf_str(conf, "path", NULL));
+    s->table = sl_conf_str(conf, "table", "records");
+    s->ts_integer = !strcmp(sl_conf_str(conf, "timestamps", "text"), "integer");
+    s->busy_timeout_ms = sl_conf_int(conf, "busy_timeout_ms", 10000);
+    if (!*s->table) {
+        sl_conf_error(ctx, sl_conf_get(conf, "table"), "the table name is empty");
+        return -1;
+    }
+    return 0;
+}
+
+const SlComponentType sl_sink_sqlite = {
+    .name = "sqlite",
+    .kind = SL_SINK,
+    .doc = "Stores records as rows of a SQLite table, adding columns as new fields appear.",
+    .settings = settings,
+    .init = init,
+    .start = start,
+    .process = process,
+    .finish = finish,
+    .destroy = destroy,
+};

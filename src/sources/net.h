@@ -1,0 +1,42 @@
+/*
+** net.h: what the network sources (tcp, udp, http) share about sockets:
+** checking and binding a listen address, naming a peer, and the wake pipe
+** that lets stop() interrupt a run() sleeping in poll().
+*/
+#ifndef SLUICE_SOURCES_NET_H
+#define SLUICE_SOURCES_NET_H
+
+#include "../pipeline/component.h"
+
+#include <sys/socket.h>
+
+/* "255.255.255.255:65535" and "[ffff:...:ffff]:65535" fit. */
+enum { SL_PEER_MAX = 64 };
+
+/* During init: checks that `node` (the `address` setting) has the form
+** HOST:PORT or [IPV6]:PORT; reports a problem with sl_conf_error. */
+bool sl_net_check_address(SlCtx *ctx, const SlConf *node);
+/* During start: a non-blocking socket of `socktype` (SOCK_STREAM: listening)
+** bound to `address`; -1 after sl_fail. */
+int sl_net_bind(SlCtx *ctx, const char *address, int socktype);
+/* Writes "IP:PORT" (IPv6 in brackets) of `sa`; returns its length. */
+size_t sl_net_peer_name(const struct sockaddr *sa, char out[SL_PEER_MAX]);
+/* Makes `fd` non-blocking; false on failure. */
+bool sl_net_nonblocking(int fd);
+/* Wall-clock nanoseconds, for the `received_at` metadata. */
+int64_t sl_net_now(void);
+
+/* A pipe whose read end becomes readable once stop() signals it. */
+typedef struct SlWake {
+    int fds[2];
+} SlWake;
+
+/* The value of a wake pipe not open (yet, or any more). */
+#define SL_WAKE_CLOSED ((SlWake){ { -1, -1 } })
+
+bool sl_wake_open(SlWake *w);
+void sl_wake_signal(SlWake *w);     /* thread-safe, idempotent */
+int sl_wake_fd(const SlWake *w);    /* to poll for POLLIN */
+void sl_wake_close(SlWake *w);
+
+#endif

@@ -1,0 +1,254 @@
+/*
+** netlines.c: received bytes to records (see netlines.h).
+**
+** The hot path is one memchr per line, an ASCII check eight bytes at a
+** time, and three bump allocations in the batch arena: the line's bytes
+** and one table of three fields shared by the record's fields and its
+** metadata. The peer string is copied into a batch once, not per record.
+*/
+#include "netlines.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- UTF-8 --------------------------------------------------------------- */
+
+/* The length of the valid UTF-8 sequence starting at s[0] (not ASCII), or
+** 0 if it is invalid: truncated, overlong, a surrogate or past U+10FFFF. */
+static size_t utf8_sequence(const unsigned char *s, size_t avail)
+{
+    size_t len;
+    uint32_t cp, min;
+    if ((s[0] & 0xe0) == 0xc0) { len = 2; cp = s[0] & 0x1fu; min = 0x80; }
+    else if ((s[0] & 0xf0) == 0xe0) { len = 3; cp = s[0] & 0x0fu; min = 0x800; }
+    else if ((s[0] & 0xf8) == 0xf0) { len = 4; cp = s[0] & 0x07u; min = 0x10000; }
+    else return 0;
+    if (avail < len) return 0;
+    for (size_t k = 1; k < len; k++) {
+        if ((s[k] & 0xc0) != 0x80) return 0;
+        cp = cp << 6 | (s[k] & 0x3fu);
+    }
+    if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return 0;
+    return len;
+}
+
+/* The offset of the first byte that is not valid UTF-8, or `n`. */
+static size_t utf8_invalid_at(const char *text, size_t n)
+{
+    const unsigned char *s = (const unsigned char *)text;
+    size_t i = 0;
+    while (i < n) {
+        uint64_t word;
+        if (n - i >= 8 && (memcpy(&word, s + i, 8), !(word & 0x8080808080808080u))) {
+            i += 8;
+        } else if (s[i] < 0x80) {
+            i++;
+        } else {
+            size_t len = utf8_sequence(s + i, n - i);
+            if (!len) return i;
+            i += len;
+        }
+    }
+    return n;
+}
+
+/* ---- Building records ------------------------------------------------- */
+
+void sl_netout_init(SlNetOut *o, SlCtx *ctx, size_t max_line)
+{
+    memset(o, 0, sizeof *o);
+    o->ctx = ctx;
+    o->max_line = max_line;
+}
+
+void sl_netout_from(SlNetOut *o, const char *peer, size_t peer_len, int64_t ns)
+{
+    if (o->peer != peer || o->peer_len != peer_len) o->batch_peer = NULL;
+    o->peer = peer;
+    o->peer_len = peer_len;
+    o->received_ns = ns;
+}
+
+enum { REJECT_SAMPLE = 256 };
+
+void sl_netout_reject(SlNetOut *o, const char *text, size_t len, const char *why)
+{
+    o->rejected++;
+    if (len > REJECT_SAMPLE) len = REJECT_SAMPLE;
+    len = utf8_invalid_at(text, len);
+    if (o->reject)
+        o->reject(o, text, len, why);
+    else
+        sl_reject_text(o->ctx, text, len, "%s (from %.*s)", why, (int)o->peer_len, o->peer);
+}
+
+static void reject_too_long(SlNetOut *o, const char *text, size_t len)
+{
+    char why[SL_WHY_MAX];
+    snprintf(why, sizeof why, "line longer than %zu bytes (max_line_bytes); "
+             "skipped up to the next newline", o->max_line);
+    sl_netout_reject(o, text, len, why);
+}
+
+/* True if the line may become a record; otherwise it has been rejected. */
+static bool acceptable(SlNetOut *o, const char *line, size_t len)
+{
+    char why[SL_WHY_MAX];
+    if (len > o->max_line) {
+        reject_too_long(o, line, len);
+        return false;
+    }
+    size_t bad = utf8_invalid_at(line, len);
+    if (bad < len) {
+        snprintf(why, sizeof why, "invalid UTF-8 at byte %zu", bad);
+        sl_netout_reject(o, line, len, why);
+        return false;
+    }
+    if (o->check && !o->check(line, len, why)) {
+        sl_netout_reject(o, line, len, why);
+        return false;
+    }
+    return true;
+}
+
+static const char NAME_MESSAGE[] = "message";
+static const char NAME_PEER[] = "peer";
+static const char NAME_RECEIVED[] = "received_at";
+
+static void append(SlNetOut *o, const char *line, size_t len)
+{
+    if (!o->batch) o->batch = sl_batch_new();
+    SlBatch *b = o->batch;
+    if (!o->batch_peer) o->batch_peer = sl_copy_str(b, o->peer, o->peer_len);
+    char *text = sl_alloc(b, len);
+    memcpy(text, line, len);
+    SlField *f = sl_alloc(b, 3 * sizeof *f);
+    f[0] = (SlField){ NAME_MESSAGE, sizeof NAME_MESSAGE - 1, sl_str(text, len) };
+    f[1] = (SlField){ NAME_PEER, sizeof NAME_PEER - 1, sl_str(o->batch_peer, o->peer_len) };
+    f[2] = (SlField){ NAME_RECEIVED, sizeof NAME_RECEIVED - 1, sl_time(o->received_ns) };
+    SlRecord *r = sl_batch_add(b);
+    /* Exact-size tables: sl_map_set copies a table before growing it. */
+    r->fields = (SlMap){ f, 1, 1 };
+    r->meta = (SlMap){ f + 1, 2, 2 };
+    b->bytes += len + 1;
+    if (b->count >= SL_BATCH_RECORDS) sl_netout_flush(o);
+}
+
+void sl_netout_add(SlNetOut *o, const char *line, size_t len)
+{
+    o->lines++;
+    if (len && acceptable(o, line, len)) append(o, line, len);
+}
+
+bool sl_netout_flush(SlNetOut *o)
+{
+    SlBatch *b = o->batch;
+    o->batch = NULL;
+    o->batch_peer = NULL;
+    if (b) {
+        bool open = o->emit ? o->emit(o, b) : sl_emit(o->ctx, b);
+        if (!open) o->stopping = true;
+    }
+    return !o->stopping;
+}
+
+void sl_netout_discard(SlNetOut *o)
+{
+    sl_batch_free(o->batch);
+    o->batch = NULL;
+    o->batch_peer = NULL;
+}
+
+/* ---- Splitting a stream into lines ------------------------------------ */
+
+static void take_line(SlNetOut *o, const char *line, size_t len)
+{
+    if (len && line[len - 1] == '\r') len--;
+    sl_netout_add(o, line, len);
+}
+
+/* An over-long line's start is rejected; the rest of it is skipped. */
+static void start_skipping(SlNetStream *l, SlNetOut *o, const char *text, size_t len)
+{
+    o->lines++;
+    reject_too_long(o, text, len);
+    l->len = 0;
+    l->skipping = true;
+}
+
+static void carry_append(SlNetStream *l, const char *data, size_t n)
+{
+    if (l->len + n > l->cap) {
+        size_t cap = l->cap ? l->cap : 256;
+        while (cap < l->len + n) cap *= 2;
+        char *grown = realloc(l->carry, cap);
+        if (!grown) abort();
+        l->carry = grown;
+        l->cap = cap;
+    }
+    memcpy(l->carry + l->len, data, n);
+    l->len += n;
+}
+
+/* The longest partial line worth keeping: max_line plus a '\r'. */
+static size_t carry_limit(const SlNetOut *o)
+{
+    return o->max_line + 1;
+}
+
+/* Continues the line begun in an earlier read (or the skipping of one)
+** with data[0..n); returns how much of the data it used. */
+static size_t continue_line(SlNetStream *l, SlNetOut *o, const char *data, size_t n)
+{
+    const char *nl = memchr(data, '\n', n);
+    size_t part = nl ? (size_t)(nl - data) : n;
+    size_t used = nl ? part + 1 : n;
+    if (l->skipping) {
+        l->skipping = !nl;
+        return used;
+    }
+    if (l->len + part > carry_limit(o)) {
+        size_t room = carry_limit(o) - l->len;
+        carry_append(l, data, room < part ? room : part);
+        start_skipping(l, o, l->carry, l->len);
+        l->skipping = !nl;
+        return used;
+    }
+    carry_append(l, data, part);
+    if (nl) {
+        take_line(o, l->carry, l->len);
+        l->len = 0;
+    }
+    return used;
+}
+
+void sl_netstream_feed(SlNetStream *l, SlNetOut *o, const char *data, size_t n)
+{
+    const char *p = data, *end = data + n;
+    if (l->len || l->skipping) p += continue_line(l, o, p, n);
+    while (p < end) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        if (!nl) break;
+        take_line(o, p, (size_t)(nl - p));
+        p = nl + 1;
+    }
+    size_t rest = (size_t)(end - p);
+    if (rest > carry_limit(o))
+        start_skipping(l, o, p, rest);
+    else if (rest)
+        carry_append(l, p, rest);
+}
+
+void sl_netstream_end(SlNetStream *l, SlNetOut *o)
+{
+    if (l->len) take_line(o, l->carry, l->len);
+    l->len = 0;
+    l->skipping = false;
+}
+
+void sl_netstream_free(SlNetStream *l)
+{
+    free(l->carry);
+    memset(l, 0, sizeof *l);
+}

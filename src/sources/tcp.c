@@ -1,0 +1,243 @@
+/*
+** tcp.c: the `tcp` source. Listens on an address and turns every line
+** that any client sends into a record (netlines.h: field `message`, metadata
+** `peer` and `received_at`).
+**
+** One thread serves every connection with poll(): each readable socket
+** gets one 64 KiB read per round, so a fast client cannot starve the
+** others, and lines go straight from the shared read buffer into the
+** batch. A batch is emitted when full, or as soon as no socket has data
+** (so a trickle still arrives promptly). While sl_emit waits for room
+** downstream nothing is read, the kernel buffers fill, and TCP flow
+** control slows the clients down: nothing is dropped.
+**
+** On stop the source stops accepting, reads what each client had already
+** sent, counts every unterminated last line, emits, and returns.
+*/
+#include "../pipeline/lines.h"
+#include "net.h"
+#include "netlines.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+enum {
+    READ_BYTES = 64 * 1024,
+    DRAIN_READS = 256,      /* per client at stop: 16 MiB, so a client still
+                            ** sending cannot hold the stop up forever */
+    WAKE = 0, LISTENER = 1, FIRST_CLIENT = 2,   /* slots in the poll set */
+};
+
+typedef struct Client {
+    SlNetStream lines;
+    char peer[SL_PEER_MAX];
+    size_t peer_len;
+} Client;
+
+typedef struct Tcp {
+    const char *address;
+    size_t max_line, max_clients;
+    SlWake wake;
+    struct pollfd *polled;          /* wake, listener, then one per client */
+    Client *clients;                /* clients[i] is polled[FIRST_CLIENT + i] */
+    size_t nclients;
+    bool refusing;                  /* logged that max_connections is reached */
+    char *buf;
+    SlNetOut out;
+} Tcp;
+
+static const SlSetting settings[] = {
+    { .name = "address", .type = SL_SET_STRING, .required = true,
+      .doc = "where to listen: HOST:PORT, [IPV6]:PORT or :PORT for every interface" },
+    SL_LINES_SETTING,
+    { .name = "max_connections", .type = SL_SET_INT, .def = "1000", .min = 1,
+      .max = 100000,
+      .doc = "clients connected at once; more are accepted and closed at once" },
+    { 0 },
+};
+
+static int init(SlCtx *ctx, const SlConf *conf)
+{
+    if (!sl_net_check_address(ctx, sl_conf_get(conf, "address"))) return -1;
+    Tcp *t = calloc(1, sizeof *t);
+    if (!t) return -1;
+    t->address = sl_conf_str(conf, "address", NULL);
+    t->max_line = (size_t)sl_conf_int(conf, "max_line_bytes", SL_LINES_DEFAULT_MAX);
+    t->max_clients = (size_t)sl_conf_int(conf, "max_connections", 1000);
+    t->wake = SL_WAKE_CLOSED;
+    sl_netout_init(&t->out, ctx, t->max_line);
+    sl_set_state(ctx, t);
+    return 0;
+}
+
+static int start(SlCtx *ctx)
+{
+    Tcp *t = sl_state(ctx);
+    t->polled = calloc(FIRST_CLIENT + t->max_clients, sizeof *t->polled);
+    t->clients = calloc(t->max_clients, sizeof *t->clients);
+    t->buf = malloc(READ_BYTES);
+    if (!t->polled || !t->clients || !t->buf || !sl_wake_open(&t->wake)) {
+        sl_fail(ctx, "cannot start: out of memory or file descriptors");
+        return -1;
+    }
+    t->polled[WAKE] = (struct pollfd){ .fd = sl_wake_fd(&t->wake), .events = POLLIN };
+    t->polled[LISTENER] = (struct pollfd){ .fd = -1, .events = POLLIN };
+    int fd = sl_net_bind(ctx, t->address, SOCK_STREAM);
+    if (fd < 0) return -1;
+    t->polled[LISTENER].fd = fd;
+    return 0;
+}
+
+/* ---- Clients ----------------------------------------------------------- */
+
+static void add_client(SlCtx *ctx, Tcp *t, int fd, const struct sockaddr *sa)
+{
+    if (t->nclients == t->max_clients || !sl_net_nonblocking(fd)) {
+        if (!t->refusing)
+            sl_log(ctx, "max_connections (%zu) reached: closing new connections",
+                   t->max_clients);
+        t->refusing = true;
+        close(fd);
+        return;
+    }
+    Client *c = &t->clients[t->nclients];
+    memset(c, 0, sizeof *c);
+    c->peer_len = sl_net_peer_name(sa, c->peer);
+    t->polled[FIRST_CLIENT + t->nclients] = (struct pollfd){ .fd = fd, .events = POLLIN };
+    t->nclients++;
+}
+
+static void accept_clients(SlCtx *ctx, Tcp *t)
+{
+    for (;;) {
+        struct sockaddr_storage sa;
+        socklen_t len = sizeof sa;
+        int fd = accept(t->polled[LISTENER].fd, (struct sockaddr *)&sa, &len);
+        if (fd < 0) {
+            if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR &&
+                errno != ECONNABORTED)
+                sl_log(ctx, "accept: %s", strerror(errno));
+            return;
+        }
+        add_client(ctx, t, fd, (struct sockaddr *)&sa);
+    }
+}
+
+/* The client has gone: its last line counts, its slot goes to the last
+** client. */
+static void close_client(Tcp *t, size_t i)
+{
+    Client *c = &t->clients[i];
+    sl_netout_from(&t->out, c->peer, c->peer_len, sl_net_now());
+    sl_netstream_end(&c->lines, &t->out);
+    sl_netstream_free(&c->lines);
+    close(t->polled[FIRST_CLIENT + i].fd);
+    size_t last = --t->nclients;
+    if (i != last) {
+        t->clients[i] = t->clients[last];
+        t->polled[FIRST_CLIENT + i] = t->polled[FIRST_CLIENT + last];
+    }
+    t->refusing = false;
+}
+
+typedef enum ReadResult { GOT_DATA, NOTHING_YET, CLIENT_GONE } ReadResult;
+
+/* One read from client i; a client that has gone is closed. */
+static ReadResult read_client(SlCtx *ctx, Tcp *t, size_t i)
+{
+    ssize_t n = read(t->polled[FIRST_CLIENT + i].fd, t->buf, READ_BYTES);
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+        return NOTHING_YET;
+    if (n <= 0) {
+        close_client(t, i);
+        return CLIENT_GONE;
+    }
+    Client *c = &t->clients[i];
+    sl_count_bytes_in(ctx, (uint64_t)n);
+    sl_netout_from(&t->out, c->peer, c->peer_len, sl_net_now());
+    sl_netstream_feed(&c->lines, &t->out, t->buf, (size_t)n);
+    return GOT_DATA;
+}
+
+static void read_ready_clients(SlCtx *ctx, Tcp *t)
+{
+    /* Backwards, so closing (which moves the last client into the slot)
+    ** never skips a client. */
+    for (size_t i = t->nclients; i-- > 0 && !t->out.stopping;)
+        if (t->polled[FIRST_CLIENT + i].revents) read_client(ctx, t, i);
+}
+
+/* Stopping: reads what each client has already sent, then closes it.
+** Backwards, so client i is always the last when it is closed. */
+static void drain_clients(SlCtx *ctx, Tcp *t)
+{
+    for (size_t i = t->nclients; i-- > 0;) {
+        ReadResult r = GOT_DATA;
+        for (int reads = 0; reads < DRAIN_READS && r == GOT_DATA; reads++)
+            r = read_client(ctx, t, i);
+        if (r != CLIENT_GONE) close_client(t, i);
+    }
+}
+
+/* ---- Running ----------------------------------------------------------- */
+
+static void run(SlCtx *ctx)
+{
+    Tcp *t = sl_state(ctx);
+    while (!t->out.stopping && !sl_stopping(ctx)) {
+        /* With records waiting, only look: if nothing is ready, emit them. */
+        int timeout = t->out.batch ? 0 : -1;
+        int n = poll(t->polled, FIRST_CLIENT + t->nclients, timeout);
+        if (n < 0 && errno != EINTR) {
+            sl_fail(ctx, "poll: %s", strerror(errno));
+            break;
+        }
+        if (n == 0) sl_netout_flush(&t->out);
+        if (n <= 0) continue;
+        if (t->polled[WAKE].revents) break;
+        if (t->polled[LISTENER].revents) accept_clients(ctx, t);
+        read_ready_clients(ctx, t);
+    }
+    close(t->polled[LISTENER].fd);
+    t->polled[LISTENER].fd = -1;
+    drain_clients(ctx, t);
+    sl_netout_flush(&t->out);
+}
+
+static void stop(SlCtx *ctx)
+{
+    Tcp *t = sl_state(ctx);
+    sl_wake_signal(&t->wake);
+}
+
+static void destroy(void *state)
+{
+    Tcp *t = state;
+    if (!t) return;
+    for (size_t i = 0; i < t->nclients; i++) {
+        sl_netstream_free(&t->clients[i].lines);
+        close(t->polled[FIRST_CLIENT + i].fd);
+    }
+    if (t->polled && t->polled[LISTENER].fd >= 0) close(t->polled[LISTENER].fd);
+    sl_netout_discard(&t->out);
+    sl_wake_close(&t->wake);
+    free(t->polled);
+    free(t->clients);
+    free(t->buf);
+    free(t);
+}
+
+const SlComponentType sl_source_tcp = {
+    .name = "tcp",
+    .kind = SL_SOURCE,
+    .doc = "Receives newline-delimited text from many TCP clients; one record per line.",
+    .settings = settings,
+    .init = init,
+    .start = start,
+    .run = run,
+    .stop = stop,
+    .destroy = destroy,
+};

@@ -1,0 +1,21 @@
+;; bomb.wat: grows memory a page at a time until memory.grow fails, then
+;; reports an error as an allocator would.
+(module
+  (import "sluice" "sluice_output" (func $output (param i32 i32)))
+  (import "sluice" "sluice_error" (func $error (param i32 i32 i32 i32)))
+  (import "sluice" "sluice_log" (func $log (param i32 i32 i32)))
+  (memory (export "memory") 1)
+  (global $top (mut i32) (i32.const 4096))
+  (func (export "sluice_abi_version") (result i32) (i32.const 1))
+  ;; a bump allocator: these guests run once
+  (func (export "sluice_alloc") (param $n i32) (result i32)
+    (global.get $top)
+    (global.set $top (i32.add (global.get $top) (local.get $n))))
+  (func (export "sluice_free") (param i32 i32))
+  (data (i32.const 16) "oom")
+  (data (i32.const 32) "memory.grow failed")
+  (func (export "sluice_execute") (param i32 i32) (result i32)
+    (loop $more
+      (br_if $more (i32.ne (memory.grow (i32.const 1)) (i32.const -1))))
+    (call $error (i32.const 16) (i32.const 3) (i32.const 32) (i32.const 18))
+    (i32.const 1)))

@@ -1,0 +1,18 @@
+;; fails.wat: reports an error of kind bad_input through sluice_error.
+(module
+  (import "sluice" "sluice_output" (func $output (param i32 i32)))
+  (import "sluice" "sluice_error" (func $error (param i32 i32 i32 i32)))
+  (import "sluice" "sluice_log" (func $log (param i32 i32 i32)))
+  (memory (export "memory") 1)
+  (global $top (mut i32) (i32.const 4096))
+  (func (export "sluice_abi_version") (result i32) (i32.const 1))
+  ;; a bump allocator: these guests run once
+  (func (export "sluice_alloc") (param $n i32) (result i32)
+    (global.get $top)
+    (global.set $top (i32.add (global.get $top) (local.get $n))))
+  (func (export "sluice_free") (param i32 i32))
+  (data (i32.const 16) "bad_input")
+  (data (i32.const 32) "field 'x' is missing")
+  (func (export "sluice_execute") (param i32 i32) (result i32)
+    (call $error (i32.const 16) (i32.const 9) (i32.const 32) (i32.const 20))
+    (i32.const 1)))

@@ -1,0 +1,220 @@
+#!/usr/bin/env python3
+"""client.py: the clients and checks of tests/e2e/sources.sh, on loopback.
+
+  client.py port                      print a free TCP+UDP port on 127.0.0.1
+  client.py wait-tcp PORT             wait until something listens on PORT
+  client.py wait-udp PORT             wait until a UDP socket is bound to PORT
+  client.py tcp PORT [options]        send numbered lines over TCP:
+      --clients C --lines N --prefix P   C clients at once, N lines each,
+                                         "P-c-i" (c: client, i: line)
+      --chunk K      send K bytes at a time, so lines straddle reads
+      --no-final-newline   the last line of each client has no newline
+      --min-seconds S      fail unless sending took at least S seconds
+  client.py udp PORT --datagrams D --lines L --prefix P
+                                      D datagrams of L lines "P-d-l"
+  client.py raw-tcp PORT HEX          send these bytes, then close
+  client.py raw-udp PORT HEX          send one datagram of these bytes
+  client.py idle-tcp PORT SECONDS TEXT  connect, send TEXT, stay open
+  client.py refused PORT              exit 0 if the server closes a new
+                                      connection at once (without data)
+  client.py expect FILE --clients C --lines N --prefix P
+      check that the NDJSON FILE holds each message "P-c-i" exactly once
+      (for UDP: C datagrams of N lines)
+
+Everything goes to 127.0.0.1 only and stops by itself.
+"""
+import collections
+import json
+import socket
+import sys
+import threading
+import time
+
+HOST = "127.0.0.1"
+
+
+def option(args, name, default=None):
+    if name in args:
+        return args[args.index(name) + 1]
+    return default
+
+
+def free_port():
+    # A port free for both TCP and UDP, for a moment.
+    for _ in range(100):
+        t = socket.socket()
+        t.bind((HOST, 0))
+        port = t.getsockname()[1]
+        u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        try:
+            u.bind((HOST, port))
+            return port
+        except OSError:
+            continue
+        finally:
+            u.close()
+            t.close()
+    raise SystemExit("no free port")
+
+
+def wait_tcp(port):
+    for _ in range(200):
+        try:
+            socket.create_connection((HOST, port), timeout=1).close()
+            return
+        except OSError:
+            time.sleep(0.05)
+    raise SystemExit("nothing listens on %d" % port)
+
+
+def wait_udp(port):
+    for _ in range(200):
+        u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        try:
+            u.bind((HOST, port))
+        except OSError:
+            return  # taken: the source has it
+        finally:
+            u.close()
+        time.sleep(0.05)
+    raise SystemExit("no UDP socket on %d" % port)
+
+
+def client_bytes(prefix, c, n, final_newline):
+    text = "".join("%s-%d-%d\n" % (prefix, c, i) for i in range(n))
+    if not final_newline:
+        text = text[:-1]
+    return text.encode()
+
+
+def send_tcp(port, args):
+    clients = int(option(args, "--clients", "1"))
+    n = int(option(args, "--lines", "1"))
+    prefix = option(args, "--prefix", "line")
+    chunk = int(option(args, "--chunk", "0"))
+    final_newline = "--no-final-newline" not in args
+    failures = []
+
+    def one(c):
+        try:
+            data = client_bytes(prefix, c, n, final_newline)
+            s = socket.create_connection((HOST, port), timeout=60)
+            s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            if chunk:
+                for at in range(0, len(data), chunk):
+                    s.sendall(data[at:at + chunk])
+                    time.sleep(0.0005)
+            else:
+                s.sendall(data)
+            s.close()
+        except OSError as e:
+            failures.append("client %d: %s" % (c, e))
+
+    started = time.time()
+    threads = [threading.Thread(target=one, args=(c,)) for c in range(clients)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    took = time.time() - started
+    if failures:
+        raise SystemExit("; ".join(failures[:3]))
+    least = float(option(args, "--min-seconds", "0"))
+    if took < least:
+        raise SystemExit("sending took %.2f s: not slowed down (wanted >= %s s)" % (took, least))
+    print("sent %d lines in %.2f s" % (clients * n, took))
+
+
+def send_udp(port, args):
+    datagrams = int(option(args, "--datagrams", "1"))
+    lines = int(option(args, "--lines", "1"))
+    prefix = option(args, "--prefix", "dgram")
+    u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    for d in range(datagrams):
+        text = "".join("%s-%d-%d\n" % (prefix, d, i) for i in range(lines))
+        u.sendto(text.encode(), (HOST, port))
+        if d % 50 == 49:
+            time.sleep(0.01)  # UDP has no flow control: stay gentle
+    u.close()
+
+
+def raw_tcp(port, hexdata):
+    s = socket.create_connection((HOST, port), timeout=10)
+    s.sendall(bytes.fromhex(hexdata))
+    s.close()
+
+
+def raw_udp(port, hexdata):
+    u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    u.sendto(bytes.fromhex(hexdata), (HOST, port))
+    u.close()
+
+
+def idle_tcp(port, seconds, text):
+    s = socket.create_connection((HOST, port), timeout=10)
+    s.sendall(text.encode())
+    time.sleep(float(seconds))
+    s.close()
+
+
+def refused(port):
+    s = socket.create_connection((HOST, port), timeout=5)
+    s.settimeout(5)
+    try:
+        data = s.recv(1)
+    except ConnectionResetError:
+        data = b""
+    except socket.timeout:
+        raise SystemExit("the connection stayed open")
+    if data:
+        raise SystemExit("got data")
+
+
+def expect(path, args):
+    clients = int(option(args, "--clients", "1"))
+    n = int(option(args, "--lines", "1"))
+    prefix = option(args, "--prefix", "line")
+    wanted = collections.Counter(
+        "%s-%d-%d" % (prefix, c, i) for c in range(clients) for i in range(n))
+    got = collections.Counter()
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            message = json.loads(line).get("message")
+            if isinstance(message, str) and message.startswith(prefix + "-"):
+                got[message] += 1
+    missing = sum((wanted - got).values())
+    extra = sum((got - wanted).values())
+    if missing or extra:
+        example = next(iter((wanted - got) or (got - wanted)))
+        raise SystemExit("%d of %d lines missing, %d extra or repeated (e.g. %s)"
+                         % (missing, sum(wanted.values()), extra, example))
+
+
+def main(argv):
+    cmd, rest = argv[1], argv[2:]
+    if cmd == "port":
+        print(free_port())
+    elif cmd == "wait-tcp":
+        wait_tcp(int(rest[0]))
+    elif cmd == "wait-udp":
+        wait_udp(int(rest[0]))
+    elif cmd == "tcp":
+        send_tcp(int(rest[0]), rest[1:])
+    elif cmd == "udp":
+        send_udp(int(rest[0]), rest[1:])
+    elif cmd == "raw-tcp":
+        raw_tcp(int(rest[0]), rest[1])
+    elif cmd == "raw-udp":
+        raw_udp(int(rest[0]), rest[1])
+    elif cmd == "idle-tcp":
+        idle_tcp(int(rest[0]), rest[1], rest[2])
+    elif cmd == "refused":
+        refused(int(rest[0]))
+    elif cmd == "expect":
+        expect(rest[0], rest[1:])
+    else:
+        raise SystemExit("unknown command " + cmd)
+
+
+if __name__ == "__main__":
+    main(sys.argv)
