@@ -63,12 +63,12 @@ struct Code {
     X(SELECT)           /* D A B C(cond) */                                \
     X(GLOBAL_GET)       /* D idx */                                        \
     X(GLOBAL_SET)       /* A idx */                                        \
-    /* memory: addr slot, value slot, offset */                            \
+    /* memory: the address is (u32)(A + K) + I, K an addend word */         \
     X(I32_LOAD) X(I64_LOAD) X(I32_LOAD8_S) X(I32_LOAD8_U)                  \
     X(I32_LOAD16_S) X(I32_LOAD16_U) X(I64_LOAD8_S) X(I64_LOAD8_U)          \
     X(I64_LOAD16_S) X(I64_LOAD16_U) X(I64_LOAD32_S) X(I64_LOAD32_U)        \
-    /* D A I */                                                            \
-    X(STORE8) X(STORE16) X(STORE32) X(STORE64) /* A(addr) B(value) I */    \
+    /* D A I K */                                                          \
+    X(STORE8) X(STORE16) X(STORE32) X(STORE64) /* A(addr) B(value) I K */  \
     X(MEMORY_SIZE)      /* D */                                            \
     X(MEMORY_GROW)      /* D A */                                          \
     X(MEMORY_FILL)      /* A(dst) B(value) C(n) */                         \

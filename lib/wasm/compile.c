@@ -500,6 +500,22 @@ static bool is_compare(int op)
     return op >= OP_I32_EQ && op < OP_I32_EQ + 4 * CMP_COUNT;
 }
 
+/* Is the entry at index the result of the last instruction, op? */
+static bool computed_by_last(const Compiler *c, uint32_t index, int op)
+{
+    return c->stack[index].kind == LAZY_TEMP && c->last_dst != NONE &&
+           c->last_op == op && c->code[c->last_dst] == home(c, index);
+}
+
+/* Removes the last instruction, whose work the next one absorbs. */
+static void take_back_last(Compiler *c)
+{
+    c->len = c->last_pos;
+    c->ninstr--;
+    if (!c->loop_depth) c->entry_cost--;
+    forget_last(c);
+}
+
 /* Pops an i32 condition. If the instruction just emitted computed it with a
    compare, that instruction is taken back and becomes the branch's test. */
 static Cond pop_cond(Compiler *c)
@@ -519,10 +535,7 @@ static Cond pop_cond(Compiler *c)
         } else {
             return (Cond){ OP_BR_NZ32, slot_of(c, index), 0, false };
         }
-        c->len = c->last_pos;
-        c->ninstr--;
-        if (!c->loop_depth) c->entry_cost--;
-        forget_last(c);
+        take_back_last(c);
         return cond;
     }
     cond.a = slot_of(c, index);
@@ -1043,27 +1056,45 @@ static const MemOp mem_ops[] = {
     { OP_STORE32, SW_I64, 4 },
 };
 
+/* The address operand of a load or store: a slot and a constant added to
+   it with 32-bit wrap-around. An i32.add of a constant just before the
+   access (compilers emit one for most accesses) is folded into it. */
+static uint32_t address(Compiler *c, uint32_t index, uint32_t *addend)
+{
+    *addend = 0;
+    if (!computed_by_last(c, index, OP_I32_ADD_I)) return slot_of(c, index);
+    const uint32_t *w = c->code + c->last_pos;
+    uint32_t slot = w[2];
+    *addend = w[3];
+    take_back_last(c);
+    return slot;
+}
+
 static void compile_memop(Compiler *c, uint8_t opcode)
 {
     const MemOp *mo = &mem_ops[opcode - 0x28];
     uint32_t offset = read_memarg(c, mo->size);
+    uint32_t addend;
     if (c->failed) return;
     if (opcode <= 0x35) {
         pop(c, SW_I32);
-        uint32_t addr = c->dead ? 0 : slot_of(c, c->height);
+        uint32_t addr = c->dead ? 0 : address(c, c->height, &addend);
         emit_dst(c, mo->op, push_result(c, mo->type));
         emit_word(c, addr);
         emit_word(c, offset);
+        emit_word(c, addend);
         return;
     }
     pop(c, mo->type);
     pop(c, SW_I32);
     if (c->dead) return;
-    uint32_t addr = slot_of(c, c->height), value = slot_of(c, c->height + 1);
+    uint32_t addr = address(c, c->height, &addend);
+    uint32_t value = slot_of(c, c->height + 1);
     emit_op(c, mo->op);
     emit_word(c, addr);
     emit_word(c, value);
     emit_word(c, offset);
+    emit_word(c, addend);
 }
 
 static void zero_byte(Compiler *c)

@@ -377,12 +377,12 @@ L_GLOBAL_SET:
     /* ---- memory ---- */
 #define LOAD(name, ctype, result)                                          \
     L_##name: {                                                            \
-        uint64_t ea = (uint64_t)U32(2) + ip[3];                            \
+        uint64_t ea = (uint64_t)(uint32_t)(U32(2) + ip[4]) + ip[3];        \
         if (ea + sizeof(ctype) > msize) TRAP(SW_TRAP_MEMORY_OOB);          \
         ctype v;                                                           \
         memcpy(&v, mbase + ea, sizeof v);                                  \
         S(1) = (result);                                                   \
-        ip += 4;                                                           \
+        ip += 5;                                                           \
         NEXT();                                                            \
     }
     LOAD(I32_LOAD, uint32_t, v)
@@ -400,11 +400,11 @@ L_GLOBAL_SET:
 
 #define STORE(name, ctype)                                                 \
     L_##name: {                                                            \
-        uint64_t ea = (uint64_t)U32(1) + ip[3];                            \
+        uint64_t ea = (uint64_t)(uint32_t)(U32(1) + ip[4]) + ip[3];        \
         if (ea + sizeof(ctype) > msize) TRAP(SW_TRAP_MEMORY_OOB);          \
         ctype v = (ctype)S(2);                                             \
         memcpy(mbase + ea, &v, sizeof v);                                  \
-        ip += 4;                                                           \
+        ip += 5;                                                           \
         NEXT();                                                            \
     }
     STORE(STORE8, uint8_t)

@@ -71,7 +71,7 @@ static bool put_short_decimal(SlBuf *b, double v)
     return false;
 }
 
-/* The shortest of %.15g/%.17g that reads back exactly. */
+/* Else the shortest of %.15g, %.16g, %.17g that reads back exactly. */
 static void put_float(SlBuf *b, double v)
 {
     if (!isfinite(v)) {
@@ -80,8 +80,11 @@ static void put_float(SlBuf *b, double v)
     }
     if (put_short_decimal(b, v)) return;
     char tmp[32];
-    int n = snprintf(tmp, sizeof tmp, "%.15g", v);
-    if (strtod(tmp, NULL) != v) n = snprintf(tmp, sizeof tmp, "%.17g", v);
+    int n = 0;
+    for (int precision = 15; precision <= 17; precision++) {
+        n = snprintf(tmp, sizeof tmp, "%.*g", precision, v);
+        if (strtod(tmp, NULL) == v) break;
+    }
     sl_buf_put(b, tmp, (size_t)n);
     if (!strpbrk(tmp, ".eEn")) sl_buf_put(b, ".0", 2);
 }

@@ -222,6 +222,22 @@ case_usage() {
     verdict "usage: --help and usage errors (exit 2)"
 }
 
+case_doc_example() {
+    awk '/^```wat$/ { keep = 1; next } /^```$/ { keep = 0 } keep' \
+        "$ROOT/docs/abi.md" >"$WORK/length.wat"
+    wat2wasm "$WORK/length.wat" -o "$WORK/length.wasm" ||
+        problems+=("the WAT example of docs/abi.md does not build")
+    printf '[1, 2, 3]\n' >"$WORK/list3.json"
+    run "$SLUICE" fn run "$WORK/length.wasm" --input "$WORK/list3.json"
+    want_status 0
+    want_stdout '{"length":10}'
+    printf 'null' >"$WORK/null.json"
+    run "$SLUICE" fn run "$WORK/length.wasm" --input "$WORK/null.json"
+    want_status 1
+    want_in stderr '^sluice: fn length: error: null_input: the input is null$'
+    verdict "run: the example guest of docs/abi.md works as documented"
+}
+
 # ---- fn test ---------------------------------------------------------------
 
 case_test_pass() {
@@ -329,7 +345,7 @@ printf '{}' >"$WORK/empty.json"
 build_guests
 cd "$WORK" || exit 1
 for c in echo config guest_error trap fuel_timeout memory output_cap abi_calls \
-         abi_load wasi bad_input usage test_pass test_fail test_malformed \
+         abi_load wasi bad_input doc_example usage test_pass test_fail test_malformed \
          new_c new_rust new_usage; do
     "case_$c"
 done
