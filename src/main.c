@@ -21,10 +21,11 @@ static const Command commands[] = {
       "run [--workers N] [--queue BATCHES] [--quiet] PIPELINE.yaml\n"
       "      run a pipeline (until its inputs end, or until SIGINT/SIGTERM)" },
     { "wasm", "run", cmd_wasm_run,
-      "wasm run [--dir DIR]... [--fuel N] [--timeout MS] MODULE.wasm [ARGS...]\n"
+      "wasm run [--dir HOST[:GUEST]]... [--env NAME=VALUE]... [--fuel N] [--timeout MS]\n"
+      "         [--max-memory MIB] MODULE.wasm [ARGS...]\n"
       "      run a WASI command module" },
     { "wasm", "invoke", cmd_wasm_invoke,
-      "wasm invoke [--fuel N] [--timeout MS] MODULE.wasm FUNCTION [ARGS...]\n"
+      "wasm invoke [--fuel N] [--timeout MS] [--max-memory MIB] MODULE.wasm FUNCTION [ARGS...]\n"
       "      call an exported function and print its results" },
     { "wasm", "spectest", cmd_wasm_spectest,
       "wasm spectest SCRIPT.json\n"

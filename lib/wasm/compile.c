@@ -1074,7 +1074,7 @@ static void compile_memop(Compiler *c, uint8_t opcode)
 {
     const MemOp *mo = &mem_ops[opcode - 0x28];
     uint32_t offset = read_memarg(c, mo->size);
-    uint32_t addend;
+    uint32_t addend = 0;
     if (c->failed) return;
     if (opcode <= 0x35) {
         pop(c, SW_I32);

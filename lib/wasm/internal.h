@@ -190,6 +190,7 @@ struct sw_func {
 struct sw_memory {
     uint8_t *data;
     uint64_t size;        /* bytes */
+    uint64_t capacity;    /* bytes allocated at data, >= size */
     uint32_t pages, max_pages;
 };
 
@@ -238,7 +239,7 @@ struct sw_store {
        budget at loop headers and calls, and only when it drops below zero
        does it call store_budget_check() (api.c). */
     int64_t budget;
-    uint64_t fuel_left;     /* beyond budget; UINT64_MAX: unlimited */
+    uint64_t fuel_left;     /* beyond budget; starts at UINT64_MAX when unlimited */
     uint64_t fuel_start;
     uint64_t deadline_ns;   /* CLOCK_MONOTONIC; 0: none */
     atomic_bool interrupt;

@@ -16,7 +16,7 @@
 ** Reserving address space costs tens of microseconds per instance, while
 ** most guests declare one to a few pages, so a memory is an exact-size
 ** calloc and grows with realloc (glibc moves large blocks with mremap, so
-** big memories do not get copied either). The base may move on growth; the
+** big memories do not get copied either), its capacity by at least half. The base may move on growth; the
 ** interpreter reloads it after memory.grow and after every call.
 */
 #include "internal.h"
@@ -52,9 +52,27 @@ sw_memory *sw_memory_new(sw_store *store, uint32_t min_pages,
         free(data);
         return NULL;
     }
-    o->mem = (sw_memory){ data, size, min_pages, max_pages };
+    o->mem = (sw_memory){ data, size, size ? size : 1, min_pages, max_pages };
     o->store = store;
     return &o->mem;
+}
+
+/* Capacity grows at least by half so that a guest growing page by page
+   does not make every step copy the whole memory (realloc moves small
+   blocks, and under ASan every block). Only the used part is zeroed, so the
+   spare capacity costs address space, not resident memory. */
+static bool reserve(sw_memory *mem, uint64_t size)
+{
+    if (size <= mem->capacity) return true;
+    uint64_t capacity = mem->capacity + mem->capacity / 2;
+    if (capacity < size) capacity = size;
+    if (capacity > (uint64_t)MAX_PAGES * SW_PAGE_SIZE)
+        capacity = (uint64_t)MAX_PAGES * SW_PAGE_SIZE;
+    uint8_t *data = realloc(mem->data, capacity);
+    if (!data) return false;
+    mem->data = data;
+    mem->capacity = capacity;
+    return true;
 }
 
 int64_t memory_grow(sw_memory *mem, uint32_t delta, uint32_t limit_pages)
@@ -64,10 +82,8 @@ int64_t memory_grow(sw_memory *mem, uint32_t delta, uint32_t limit_pages)
         return -1;
     if (delta == 0) return (int64_t)old;
     uint64_t size = pages * SW_PAGE_SIZE;
-    uint8_t *data = realloc(mem->data, size);
-    if (!data) return -1;
-    memset(data + mem->size, 0, size - mem->size);
-    mem->data = data;
+    if (!reserve(mem, size)) return -1;
+    memset(mem->data + mem->size, 0, size - mem->size);
     mem->size = size;
     mem->pages = (uint32_t)pages;
     return (int64_t)old;

@@ -74,8 +74,9 @@
 **   an object, an unbalanced end, two top-level values), a non-finite number,
 **   invalid UTF-8 or lack of memory puts the writer in error: later calls do
 **   nothing and the call fails with kind "invalid_output" and the reason.
-**   Numbers are written in the shortest form that reads back to the same
-**   double (sl_write_number) or float (sl_write_float).
+**   Numbers are written with the fewest significant digits, from 15 up to
+**   17 (sl_write_number) or from 6 up to 9 (sl_write_float), that read back
+**   as the same double or float.
 **
 ** Errors and logs
 **   sl_fail(kind, format, ...) records the error of the call and returns
@@ -83,7 +84,7 @@
 **   machine-readable word ("" for none). sl_log(level, format, ...) and the
 **   sl_debug/sl_info/sl_warn/sl_error macros send a log line to the host.
 **   Formats are a printf subset that needs no libc: %s %.*s %c %d %i %u
-**   %ld %lu %lld %llu %zu %zd %g (shortest double; without libc, integers
+**   %ld %lu %lld %llu %zu %zd %g (as sl_write_number; without libc, integers
 **   only) %%. Messages longer
 **   than 1023 bytes are cut and end with "...".
 **
@@ -274,8 +275,9 @@ static inline char *sl__format_int(char *buf, long long v)
     return p;
 }
 
-/* Formats v in the shortest form that reads back as v into buf[32] (as a
-   float when single, else as a double); returns the length, or 0 when v
+/* Formats v into buf[32] with the fewest significant digits, from 15 (6
+   when single) up to 17 (9), that read back as v (as a float when single,
+   else as a double); returns the length, or 0 when v
    cannot be written as JSON (not finite; without libc: not an integer below
    2^63 in magnitude). */
 static inline size_t sl__format_number(char *buf, double v, bool single)
@@ -569,7 +571,10 @@ static inline bool sl__string(sl__parser *ps, const char **out, size_t *len)
         if (*ps->p < 0x20) return sl__parse_error(ps, "control character in string");
         if (*ps->p == '\\') {
             escaped = true;
-            if (ps->end - ps->p < 2) break;
+            if (ps->end - ps->p < 2) {
+                ps->p = ps->end;
+                break;
+            }
             ps->p += 2;
             continue;
         }
@@ -994,11 +999,11 @@ static inline void sl__write_number(sl_writer *w, double v, bool single)
     sl__scalar(w, buf, n);
 }
 
-/* Writes v in the shortest form that reads back as the same double. */
+/* Writes v so that it reads back as the same double (15 to 17 digits). */
 static inline void sl_write_number(sl_writer *w, double v) { sl__write_number(w, v, false); }
 
-/* Writes v in the shortest form that reads back as the same float: 0.1f is
-   written 0.1, not 0.100000001490116. */
+/* Writes v so that it reads back as the same float (6 to 9 digits): 0.1f
+   is written 0.1, not 0.100000001490116. */
 static inline void sl_write_float(sl_writer *w, float v) { sl__write_number(w, v, true); }
 
 static inline void sl_write_int(sl_writer *w, long long v)

@@ -102,8 +102,12 @@ static bool same_name(const char *a, size_t alen, const char *b, size_t blen)
     return true;
 }
 
-static uint32_t find_column(const SqliteSink *s, const char *name, size_t len)
+/* Records mostly carry their fields in the order of the columns, which
+** were made from such records: field i is tried against column i first. */
+static uint32_t find_column(const SqliteSink *s, const char *name, size_t len, uint32_t hint)
 {
+    if (hint < s->ncols && same_name(s->cols[hint].name, s->cols[hint].len, name, len))
+        return hint;
     for (uint32_t i = 0; i < s->ncols; i++)
         if (same_name(s->cols[i].name, s->cols[i].len, name, len)) return i;
     return UINT32_MAX;
@@ -178,16 +182,16 @@ static bool check_fields(SqliteSink *s, const SlRecord *r, char *why, size_t siz
     for (uint32_t i = 0; i < r->fields.count; i++) {
         const SlField *f = &r->fields.fields[i];
         const SlValue *v = &f->value;
-        if (memchr(f->name, 0, f->name_len) || f->name_len == 0)
-            return snprintf(why, size, "field name '%.*s' cannot be a column name",
-                            (int)f->name_len, f->name), false;
         if (v->type == SL_FLOAT && isnan(v->as.f))
             return snprintf(why, size, "field '%.*s' is NaN, which SQLite stores as NULL",
                             (int)f->name_len, f->name), false;
         ColType t;
-        uint32_t col = find_column(s, f->name, f->name_len);
+        uint32_t col = find_column(s, f->name, f->name_len, i);
         if (col == UINT32_MAX) {
             if (!type_of(s, v, &t)) continue; /* null: as if absent */
+            if (f->name_len == 0 || memchr(f->name, 0, f->name_len))
+                return snprintf(why, size, "field name '%.*s' cannot be a column name",
+                                (int)f->name_len, f->name), false;
             add_column(s, f->name, f->name_len, t);
             col = s->ncols - 1;
         } else if (!fits(s, v, s->cols[col].type)) {
@@ -330,7 +334,7 @@ static Outcome insert_record(SqliteSink *s, const SlRecord *r, uint64_t *bytes)
 {
     sqlite3_clear_bindings(s->insert);
     for (uint32_t i = 0; i < r->fields.count; i++) {
-        uint32_t col = find_column(s, r->fields.fields[i].name, r->fields.fields[i].name_len);
+        uint32_t col = find_column(s, r->fields.fields[i].name, r->fields.fields[i].name_len, i);
         if (col == UINT32_MAX) continue; /* a null never given a column */
         int rc = bind_value(s, (int)col + 1, &r->fields.fields[i].value, bytes);
         if (rc != SQLITE_OK) return outcome(s, rc);
