@@ -35,6 +35,12 @@ ifneq ($(findstring clang,$(CC)),)
 $(B)/lib/wasm/interp.o: BASEFLAGS += -mllvm -tail-dup-pred-size=1000 -mllvm -tail-dup-succ-size=1000
 endif
 
+# gcc splits hot and cold code into sections, which breaks the label
+# offsets of the interpreter's direct threading.
+ifneq ($(findstring gcc,$(shell $(CC) --version 2>/dev/null | head -n1))$(filter cc gcc,$(CC)),)
+$(B)/lib/wasm/interp.o: CFLAGS += -fno-reorder-blocks-and-partition
+endif
+
 $(B)/libsluice-wasm.a: $(LIBWASM_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
@@ -74,7 +80,7 @@ spec: $(B)/sluice
 e2e: $(B)/sluice
 	@bash tests/e2e/run.sh $(B)/sluice
 
-bench: deps $(B)/sluice
+bench: deps $(B)/libsluice-wasm.a
 	@bash bench/run.sh $(B)/sluice
 
 demo: deps

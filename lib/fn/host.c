@@ -660,7 +660,11 @@ static sw_import *make_imports(sfn_instance *in, size_t *count)
    output streams on the host's standard error. */
 static int make_store(sfn_instance *in)
 {
-    sw_limits limits = { .max_memory_pages = in->limits.max_memory_pages };
+    /* Fuel and time bound the start function too, which runs in
+       sw_instantiate; guest_call() sets them afresh for each call. */
+    sw_limits limits = { .max_memory_pages = in->limits.max_memory_pages,
+                         .fuel = in->limits.fuel,
+                         .timeout_ns = in->limits.timeout_ms * 1000000u };
     in->store = sw_store_new(&limits);
     if (!in->store) return fail(in->err, SFN_LIMIT, "out of host memory");
     if (!in->module->wants_wasi) return 0;

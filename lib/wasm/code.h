@@ -48,6 +48,7 @@ struct Code {
     /* control */                                                          \
     X(UNREACHABLE)      /* */                                              \
     X(BR)               /* T */                                            \
+    X(BR_LOOP)          /* T: to a LOOP_FUEL, run on the way */            \
     X(BR_TABLE)         /* A n T*(n+1) */                                  \
     X(LOOP_FUEL)        /* I: cost of one iteration */                     \
     X(RETURN)           /* */                                              \

@@ -470,7 +470,7 @@ static void emit_jump(Compiler *c, Ctrl *target)
         emit_op(c, OP_RETURN);
         return;
     }
-    uint32_t pos = emit_op(c, OP_BR);
+    uint32_t pos = emit_op(c, target->kind == CTRL_LOOP ? OP_BR_LOOP : OP_BR);
     emit_word(c, 0);
     link_branch(c, pos, pos + 1, target);
 }

@@ -225,6 +225,11 @@ L_UNREACHABLE:
 L_BR:
     ip += (int32_t)ip[1];
     NEXT();
+L_BR_LOOP:
+    ip += (int32_t)ip[1];
+    CHARGE(ip[1]);
+    ip += 2;
+    NEXT();
 L_BR_TABLE: {
     uint32_t i = U32(1), n = ip[2];
     ip += (int32_t)ip[3 + (i < n ? i : n)];
@@ -773,7 +778,7 @@ int interp_call(sw_store *s, sw_func *func, Slot *slots, sw_error *err)
         entry_depth >= s->limits.max_call_depth)
         return trap_error(err, SW_TRAP_STACK_EXHAUSTED);
 
-    memcpy(fp, slots, code->nparams * sizeof(Slot));
+    for (uint32_t i = 0; i < code->nparams; i++) fp[i] = slots[i];
     zero_locals(fp, code);
     Frame *f = &s->frames[s->depth++];
     f->ret_ip = NULL;
@@ -788,6 +793,6 @@ int interp_call(sw_store *s, sw_func *func, Slot *slots, sw_error *err)
         }
     }
     if (run(s, func->inst, code->words, fp, err, entry_depth, NULL)) return -1;
-    memcpy(slots, fp, code->nresults * sizeof(Slot));
+    for (uint32_t i = 0; i < code->nresults; i++) slots[i] = fp[i];
     return 0;
 }

@@ -17,7 +17,9 @@
 **            sockets. Return -1 after sl_fail to abort the run.
 **   run      (sources) produce batches with sl_emit until the input ends
 **            (a finite source) or sl_stopping() turns true. Runs on its own
-**            thread; blocking I/O is fine there.
+**            thread; blocking I/O is fine there. run may start threads of
+**            its own that call sl_emit/sl_reject* (all thread-safe), but
+**            must join them before it returns: returning means "ended".
 **   stop     (sources, optional) called from another thread when the
 **            pipeline stops, to wake a run() blocked in accept/recv/read:
 **            e.g. shutdown() a socket. Must be thread-safe and idempotent.
@@ -40,9 +42,11 @@
 ** Bad input never crashes and is never dropped silently: hand it to
 ** sl_reject / sl_reject_text with a reason. The rejected record goes to the
 ** component's error output, usable as the input `NAME.errors` by other
-** components (the record keeps its fields; its metadata gains `error` (the
-** reason) and `component`). If nothing reads NAME.errors, the runtime
-** counts the rejection and logs it (rate-limited) to stderr.
+** components: the record keeps its fields and gains two, `error` (the
+** reason) and `component` (the rejecting component's name). If nothing
+** reads NAME.errors, the runtime counts the rejection and logs it
+** (rate-limited) to stderr. A source's rejections are delivered at once; a
+** transform's or sink's when its call returns.
 **
 ** The typical transform:
 **

@@ -5,7 +5,8 @@
 ** What a component emits during one callback collects in the calling
 ** thread's outbox and is delivered to the consumers' queues when the
 ** callback returns (transforms, sinks) or at once (sources, which then wait
-** for room: backpressure). Fan-out clones happen here, outside the lock.
+** for room: backpressure). The outbox is per thread, so sources may emit
+** from threads of their own. Fan-out clones happen here, outside the lock.
 */
 #include "internal.h"
 
@@ -22,7 +23,6 @@ typedef struct Delivery {
 } Delivery;
 
 typedef struct Outbox {
-    SlCtx *ctx;
     SlBatch *errors;
     Delivery *items;
     size_t count, cap;
@@ -66,17 +66,6 @@ SlBatch *sl_queue_pop(Queue *q)
 
 /* ---- The outbox ------------------------------------------------------ */
 
-void sl_outbox_begin(SlCtx *ctx)
-{
-    outbox.ctx = ctx;
-}
-
-void sl_outbox_end(void)
-{
-    free(outbox.items);
-    memset(&outbox, 0, sizeof outbox);
-}
-
 static void add_delivery(SlCtx *to, SlBatch *b)
 {
     if (outbox.count == outbox.cap) {
@@ -119,15 +108,46 @@ void sl_outbox_flush(SlCtx *ctx, bool blocking)
         pthread_cond_wait(&p->space, &p->lock);
     for (size_t i = 0; i < outbox.count; i++)
         sl_queue_push(&outbox.items[i].to->queue, outbox.items[i].batch);
-    outbox.count = 0;
     pthread_cond_broadcast(&p->work);
     pthread_mutex_unlock(&p->lock);
+    /* Freed each time, so threads that components start leave nothing. */
+    free(outbox.items);
+    memset(&outbox, 0, sizeof outbox);
 }
 
 /* ---- Emitting and rejecting ------------------------------------------ */
 
+void sl_tap_batch(SlCtx *ctx, const SlBatch *batch)
+{
+    SlPipeline *p = ctx->pipeline;
+    pthread_mutex_lock(&p->tap_lock);
+    if (ctx->tap) ctx->tap(ctx->tap_user, ctx->name, batch);
+    pthread_mutex_unlock(&p->tap_lock);
+}
+
+bool sl_pipeline_tap(SlPipeline *p, const char *component, SlTapFn fn, void *user)
+{
+    for (size_t i = 0; i < p->count; i++) {
+        SlCtx *ctx = p->nodes[i];
+        if (strcmp(ctx->name, component)) continue;
+        pthread_mutex_lock(&p->tap_lock);
+        ctx->tap = fn;
+        ctx->tap_user = user;
+        ctx->tapped = fn != NULL;
+        pthread_mutex_unlock(&p->tap_lock);
+        return true;
+    }
+    return false;
+}
+
+void sl_pipeline_untap(SlPipeline *p, const char *component)
+{
+    sl_pipeline_tap(p, component, NULL, NULL);
+}
+
 bool sl_emit(SlCtx *ctx, SlBatch *batch)
 {
+    if (ctx->tapped) sl_tap_batch(ctx, batch);
     atomic_fetch_add(&ctx->counters.records_out, batch->count);
     bool source = ctx->kind == SL_SOURCE;
     if (source) atomic_fetch_add(&ctx->counters.records_in, batch->count);
@@ -164,11 +184,11 @@ static SlRecord *reject(SlCtx *ctx, const SlRecord *from, const char *reason)
     return r;
 }
 
+/* A source's rejections go at once: its threads may have no next call
+** that would deliver them. A transform's go when its call returns. */
 static void after_reject(SlCtx *ctx)
 {
-    if (ctx->kind == SL_SOURCE && outbox.errors &&
-        outbox.errors->count >= SL_BATCH_RECORDS)
-        sl_outbox_flush(ctx, true);
+    if (ctx->kind == SL_SOURCE) sl_outbox_flush(ctx, true);
 }
 
 void sl_reject(SlCtx *ctx, const SlBatch *batch, uint32_t index, const char *fmt, ...)

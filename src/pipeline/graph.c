@@ -359,6 +359,7 @@ static SlPipeline *pipeline_new(SlConf *root, const char *path)
     pthread_mutex_init(&p->lock, NULL);
     pthread_cond_init(&p->work, NULL);
     pthread_cond_init(&p->space, NULL);
+    pthread_mutex_init(&p->tap_lock, NULL);
     return p;
 }
 
@@ -421,5 +422,6 @@ void sl_pipeline_free(SlPipeline *p)
     pthread_mutex_destroy(&p->lock);
     pthread_cond_destroy(&p->work);
     pthread_cond_destroy(&p->space);
+    pthread_mutex_destroy(&p->tap_lock);
     free(p);
 }

@@ -62,6 +62,10 @@ struct SlCtx {
     atomic_uint_least64_t progress_done, progress_total;
     atomic_uint_least64_t logged_rejects;
     Counters counters;
+
+    atomic_bool tapped;             /* fast check before taking tap_lock */
+    SlTapFn tap;                    /* guarded by the pipeline's tap_lock */
+    void *tap_user;
 };
 
 struct SlPipeline {
@@ -73,18 +77,19 @@ struct SlPipeline {
     pthread_mutex_t lock;
     pthread_cond_t work;            /* workers: something may be runnable */
     pthread_cond_t space;           /* sources: queues may have room */
+    pthread_mutex_t tap_lock;
     size_t queue_cap;
     atomic_bool stopping;
     atomic_bool failed;
     size_t nended;                  /* nodes ended */
 };
 
-/* context.c: deliver everything a component emitted during one call. The
-** emits of a call go to the calling thread's outbox; `blocking` (sources)
-** waits for room downstream. */
-void sl_outbox_begin(SlCtx *ctx);
+/* context.c: delivers everything the calling thread emitted for `ctx`
+** since the last flush; `blocking` (sources) waits for room downstream. */
 void sl_outbox_flush(SlCtx *ctx, bool blocking);
-void sl_outbox_end(void);           /* the thread is done: free the outbox */
+/* Shows a batch to the component's tap (what it emits; for a sink, what
+** it receives). Call only when ctx->tapped. */
+void sl_tap_batch(SlCtx *ctx, const SlBatch *batch);
 /* Under the lock: pushes a batch to a consumer's queue. */
 void sl_queue_push(Queue *q, SlBatch *b);
 SlBatch *sl_queue_pop(Queue *q);

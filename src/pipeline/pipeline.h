@@ -51,4 +51,14 @@ typedef struct SlStats {
 size_t sl_pipeline_count(const SlPipeline *p);
 void sl_pipeline_stats(SlPipeline *p, size_t index, SlStats *out);
 
+/* ---- The tap: a live look at what a component emits ------------------- */
+/* `fn` sees every batch the component emits on its main output (a sink:
+** every batch it receives), before it is delivered, on the emitting thread: read it, copy what is wanted, and
+** return quickly. One tap per component; setting another replaces it.
+** Returns false if there is no such component. */
+typedef void (*SlTapFn)(void *user, const char *component, const SlBatch *batch);
+bool sl_pipeline_tap(SlPipeline *p, const char *component, SlTapFn fn, void *user);
+/* After it returns, `fn` is not running and will not be called again. */
+void sl_pipeline_untap(SlPipeline *p, const char *component);
+
 #endif

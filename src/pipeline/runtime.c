@@ -72,9 +72,9 @@ static void discard(SlCtx *ctx, SlBatch *b)
 static void call(SlCtx *ctx, Action a, SlBatch *b, bool failed)
 {
     const SlComponentType *t = ctx->type;
-    sl_outbox_begin(ctx);
     if (a == PROCESS) {
         atomic_fetch_add(&ctx->counters.records_in, b->count);
+        if (ctx->kind == SL_SINK && ctx->tapped) sl_tap_batch(ctx, b);
         if (failed) discard(ctx, b);
         else t->process(ctx, b);
     } else if (a == TICK) {
@@ -147,7 +147,6 @@ static void *worker_main(void *arg)
     }
     pthread_cond_broadcast(&p->work);
     pthread_mutex_unlock(&p->lock);
-    sl_outbox_end();
     return NULL;
 }
 
@@ -155,10 +154,8 @@ static void *source_main(void *arg)
 {
     SlCtx *ctx = arg;
     SlPipeline *p = ctx->pipeline;
-    sl_outbox_begin(ctx);
     ctx->type->run(ctx);
     sl_outbox_flush(ctx, false);
-    sl_outbox_end();
     pthread_mutex_lock(&p->lock);
     end_node(p, ctx);
     pthread_mutex_unlock(&p->lock);

@@ -36,24 +36,24 @@ typedef struct HttpSink {
 } HttpSink;
 
 static const SlSetting header_setting = {
-    .name = "header", .type = SL_SET_STRING, .doc = "a header value",
+    .name = "header", .type = SL_SET_STRING, .doc = "A header value.",
 };
 
 static const SlSetting settings[] = {
     { .name = "url", .type = SL_SET_STRING, .required = true,
-      .doc = "where to POST the records (http:// or https://)" },
+      .doc = "Where to POST the records (http:// or https://)." },
     { .name = "headers", .type = SL_SET_MAP, .item = &header_setting,
-      .doc = "extra request headers, name: value" },
+      .doc = "Extra request headers, name: value." },
     { .name = "gzip", .type = SL_SET_BOOL, .def = "false",
-      .doc = "compress each body with gzip (Content-Encoding: gzip)" },
+      .doc = "Compress each body with gzip (Content-Encoding: gzip)." },
     { .name = "timeout_ms", .type = SL_SET_INT, .def = "10000", .min = 1, .max = 3600000,
-      .doc = "how long one request may take, connecting included" },
+      .doc = "How long one request may take, connecting included." },
     { .name = "retries", .type = SL_SET_INT, .def = "5", .min = 0, .max = 1000,
-      .doc = "how many times a failed request is retried before its records are rejected" },
+      .doc = "How many times a failed request is retried before its records are rejected." },
     { .name = "backoff_ms", .type = SL_SET_INT, .def = "100", .min = 1, .max = 3600000,
-      .doc = "the wait before the first retry; it doubles at each retry" },
+      .doc = "The wait before the first retry; it doubles at each retry." },
     { .name = "max_backoff_ms", .type = SL_SET_INT, .def = "10000", .min = 1, .max = 3600000,
-      .doc = "the longest wait between two retries" },
+      .doc = "The longest wait between two retries." },
     { 0 },
 };
 
@@ -103,16 +103,17 @@ static int init(SlCtx *ctx, const SlConf *conf)
     h->backoff_ms = sl_conf_int(conf, "backoff_ms", 100);
     h->max_backoff_ms = sl_conf_int(conf, "max_backoff_ms", 10000);
     h->jitter_state = (uint64_t)time(NULL) ^ (uint64_t)(uintptr_t)h;
-    if (strncmp(h->url, "http://", 7) && strncmp(h->url, "https://", 8)) {
-        sl_conf_error(ctx, sl_conf_get(conf, "url"), "the url must start with http:// or https://");
-        return -1;
-    }
     /* Expect: 100-continue would cost a round trip per large batch. */
     const char *fixed[] = { "Content-Type: application/x-ndjson", "Expect:",
                             h->gzip ? "Content-Encoding: gzip" : NULL };
     for (size_t i = 0; i < 3 && fixed[i]; i++)
         if (!(h->headers = curl_slist_append(h->headers, fixed[i]))) abort();
-    return read_headers(ctx, h, sl_conf_get(conf, "headers"));
+    int status = read_headers(ctx, h, sl_conf_get(conf, "headers"));
+    if (strncmp(h->url, "http://", 7) && strncmp(h->url, "https://", 8)) {
+        sl_conf_error(ctx, sl_conf_get(conf, "url"), "the url must start with http:// or https://");
+        status = -1;
+    }
+    return status;
 }
 
 /* ---- Start: one handle for the whole run ------------------------------- */

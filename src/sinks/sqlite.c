@@ -52,8 +52,8 @@ typedef struct SqliteSink {
     uint32_t ncols, cap;
     uint32_t ncols_db;              /* the prefix of cols that exists in the db */
     uint32_t insert_cols;           /* columns the insert statement names */
-    uint32_t *seen;                 /* per column: the record that used it last */
-    uint32_t stamp;
+    uint64_t *seen;                 /* per column: the record that used it last */
+    uint64_t stamp;
     SlBuf json;                     /* arrays and maps being bound */
     char error[256];                /* the last database error */
 } SqliteSink;
@@ -62,14 +62,14 @@ static const char *const timestamp_choices[] = { "text", "integer", NULL };
 
 static const SlSetting settings[] = {
     { .name = "path", .type = SL_SET_STRING, .required = true,
-      .doc = "the database file, created if missing" },
+      .doc = "The database file (relative to the pipeline file), created if missing." },
     { .name = "table", .type = SL_SET_STRING, .def = "records",
-      .doc = "the table, created from the first records if missing" },
+      .doc = "The table, created from the first records if missing." },
     { .name = "timestamps", .type = SL_SET_STRING, .def = "text",
       .choices = timestamp_choices,
-      .doc = "store timestamps as RFC 3339 TEXT or as INTEGER nanoseconds since 1970" },
+      .doc = "Timestamps as RFC 3339 TEXT, or INTEGER nanoseconds since 1970." },
     { .name = "busy_timeout_ms", .type = SL_SET_INT, .def = "10000", .min = 0,
-      .max = 3600000, .doc = "how long to retry while another writer holds the database" },
+      .max = 3600000, .doc = "How long to retry while another writer holds the database." },
     { 0 },
 };
 
@@ -89,16 +89,17 @@ static void *xrealloc(void *p, size_t size)
 
 /* ---- Columns ----------------------------------------------------------- */
 
+static char ascii_lower(char c)
+{
+    return c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c;
+}
+
 /* SQLite compares identifiers without regard to ASCII case. */
 static bool same_name(const char *a, size_t alen, const char *b, size_t blen)
 {
     if (alen != blen) return false;
-    for (size_t i = 0; i < alen; i++) {
-        unsigned char x = (unsigned char)a[i], y = (unsigned char)b[i];
-        if (x != y && !(x < 128 && y < 128 && (x | 32) == (y | 32) && (x | 32) >= 'a' &&
-                        (x | 32) <= 'z'))
-            return false;
-    }
+    for (size_t i = 0; i < alen; i++)
+        if (ascii_lower(a[i]) != ascii_lower(b[i])) return false;
     return true;
 }
 
@@ -470,12 +471,16 @@ static int start(SlCtx *ctx)
     SqliteSink *s = sl_state(ctx);
     int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
     /* WAL: readers never block this writer; synchronous=NORMAL: a commit is
-    ** durable once written to the WAL, which survives the process dying. */
+    ** durable once written to the WAL, which survives the process dying.
+    ** While opening, SQLite's own busy handler waits for other writers;
+    ** batches then use the retry of write_with_retry. */
     bool ok = sqlite3_open_v2(s->path, &s->db, flags, NULL) == SQLITE_OK &&
+              sqlite3_busy_timeout(s->db, (int)s->busy_timeout_ms) == SQLITE_OK &&
               sqlite3_exec(s->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL",
                            NULL, NULL, NULL) == SQLITE_OK &&
               load_columns(s) && prepare(s, "BEGIN IMMEDIATE", &s->begin) &&
-              prepare(s, "COMMIT", &s->commit) && prepare(s, "ROLLBACK", &s->rollback);
+              prepare(s, "COMMIT", &s->commit) && prepare(s, "ROLLBACK", &s->rollback) &&
+              sqlite3_busy_timeout(s->db, 0) == SQLITE_OK;
     if (!ok) {
         sl_fail(ctx, "cannot open %s: %s", s->path,
                 s->db ? sqlite3_errmsg(s->db) : "out of memory");

@@ -135,7 +135,9 @@ case_fuel_timeout() {
     local start=$SECONDS
     fails spin 1 'limit: deadline of 300 ms passed' --timeout 300
     [ $((SECONDS - start)) -le 5 ] || problems+=("took $((SECONDS - start)) s")
-    verdict "run: an infinite loop is stopped by --fuel and by --timeout (limit)"
+    fails startloop 1 'limit: deadline of 300 ms passed in instantiation' --timeout 300
+    fails startloop 1 'limit: out of fuel \(5000 instructions\) in instantiation' --fuel 5000
+    verdict "run: an infinite loop is stopped by --fuel and by --timeout (limit), also at start"
 }
 
 case_memory() {

@@ -464,9 +464,9 @@ case_http_gzip_headers() {
     run "$SLUICE" run p.yaml
     stop_server
     want_status 0
-    want_eq "requests" "$(cut -d' ' -f1,3,4 srv/requests.log 2>/dev/null)" "200 gzip 50"
+    want_eq "requests" "$(cut -d' ' -f1,3,4,5 srv/requests.log 2>/dev/null)" "200 gzip 50 secret"
     want_eq "received" "$(lines srv/received.ndjson)" 50
-    verdict "http: gzip: true sends Content-Encoding: gzip bodies the server can read"
+    verdict "http: gzip: true sends Content-Encoding: gzip bodies the server can read; headers are sent"
 }
 
 case_http_unreachable() {
@@ -506,8 +506,9 @@ sinks:
 EOF
     run "$SLUICE" validate p.yaml
     want_status 1
-    want_in "$WORK/stderr" "p.yaml:9:10: .*url must start with http:// or https://"
-    verdict "http: a url that is not http(s) is a config error at its position"
+    want_in "$WORK/stderr" "^p.yaml:9:10: web: the url must start with http:// or https://$"
+    want_in "$WORK/stderr" "^p.yaml:11:18: web: 'Bad Name' is not a valid header name$"
+    verdict "http: a url that is not http(s) and a bad header name are config errors at their positions"
 }
 
 # ---- parse_regex -----------------------------------------------------------

@@ -5,7 +5,7 @@ usage: server.py DIR [--fail-first N] [--refuse-marker TEXT]
 
 Listens on 127.0.0.1 on a free port and writes the port to DIR/port. Each
 POST is logged as one line of DIR/requests.log: "STATUS PEER-PORT ENCODING
-LINES". Its body (gunzipped if Content-Encoding is gzip) is appended to
+LINES X-TOKEN" (the value of the X-Token header, "-" if none). Its body (gunzipped if Content-Encoding is gzip) is appended to
 DIR/received.ndjson only when answered 200. The first N requests are
 answered 503; a body holding TEXT is answered 400 with an explanation.
 HTTP/1.1 with Content-Length, so clients may keep the connection alive.
@@ -60,7 +60,8 @@ def main():
                     status, reply = 200, "ok"
                 lines = text.count("\n")
                 with open(os.path.join(args.dir, "requests.log"), "a") as log:
-                    log.write(f"{status} {self.client_address[1]} {encoding} {lines}\n")
+                    token = self.headers.get("X-Token", "-")
+                    log.write(f"{status} {self.client_address[1]} {encoding} {lines} {token}\n")
                 if status == 200:
                     with open(os.path.join(args.dir, "received.ndjson"), "a") as out:
                         out.write(text)
