@@ -18,7 +18,7 @@ LIBWASM_OBJ := $(LIBWASM_SRC:%.c=$(B)/%.o)
 LIBFN_OBJ := $(LIBFN_SRC:%.c=$(B)/%.o)
 SLUICE_OBJ := $(SLUICE_SRC:%.c=$(B)/%.o)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
-LIBS := -ljansson -lyaml -lsqlite3 -lcurl -lpcre2-8 -lz -lmicrohttpd -lm -pthread
+LIBS := -larchive -lsodium -ljansson -lyaml -lsqlite3 -lcurl -lpcre2-8 -lz -lmicrohttpd -lm -pthread
 LIBDIRS := $(B)/libsluice-fn.a $(B)/libsluice-wasm.a
 
 .PHONY: all check unit spec e2e asan bench demo deps clean

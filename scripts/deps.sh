@@ -13,6 +13,7 @@ packages=(
   libpcre2-dev                  # the parse_regex transform
   zlib1g-dev                    # gzip bodies of the http sink
   libmicrohttpd-dev             # the http source
+  libarchive-dev libsodium-dev  # artifacts: archives, ed25519, sha256, tokens
   curl python3                  # clients in the network sources tests
   wasi-libc libclang-rt-19-dev-wasm32  # C to wasm32-wasi (tests, benchmarks)
 )

@@ -38,6 +38,13 @@ static const char run_help[] =
     "                      10000; 0: no limit)\n"
     "  --max-memory MIB    cap on the function's memory (default: 256)\n"
     "  --max-output BYTES  cap on the output document (default: 16 MiB)\n"
+    "  --log-level LEVEL   the least level of the function's log lines shown:\n"
+    "                      debug (default), info, warn, error or none\n"
+    "  --repeat N          call the function N times on the input, in one\n"
+    "                      instance, and print the last output (for soak\n"
+    "                      tests and timing)\n"
+    "  --stats             print on standard error what the calls cost:\n"
+    "                      calls, fuel, restarts, guest memory in bytes\n"
     "  --help              show this help\n"
     "\n"
     "exit status:\n"
@@ -74,12 +81,22 @@ static bool parse_count(const char *text, uint64_t max, uint64_t *out)
     return true;
 }
 
-/* The options that take a value. */
-enum { OPT_FUEL, OPT_TIMEOUT, OPT_MAX_MEMORY, OPT_MAX_OUTPUT, OPT_INPUT,
-       OPT_CONFIG, NOPTS };
+/* The options that take a value; those from OPT_INPUT on are run's only. */
+enum { OPT_FUEL, OPT_TIMEOUT, OPT_MAX_MEMORY, OPT_MAX_OUTPUT, OPT_LOG_LEVEL,
+       OPT_INPUT, OPT_CONFIG, OPT_REPEAT, NOPTS };
 static const char *const option_names[NOPTS] = {
-    "--fuel", "--timeout", "--max-memory", "--max-output", "--input", "--config"
+    "--fuel", "--timeout", "--max-memory", "--max-output", "--log-level",
+    "--input", "--config", "--repeat"
 };
+
+/* A level by name; "none" is above all of them. */
+static bool set_log_level(FnArgs *a, const char *value)
+{
+    int level = 0;
+    while (sfn_level_name(level) && strcmp(value, sfn_level_name(level))) level++;
+    a->log_level = level;
+    return sfn_level_name(level) || !strcmp(value, "none");
+}
 
 static bool set_option(FnArgs *a, int opt, const char *value)
 {
@@ -87,6 +104,8 @@ static bool set_option(FnArgs *a, int opt, const char *value)
     switch (opt) {
     case OPT_INPUT: a->input = value; return true;
     case OPT_CONFIG: a->config = value; return true;
+    case OPT_LOG_LEVEL: return set_log_level(a, value);
+    case OPT_REPEAT: return parse_count(value, UINT64_MAX, &a->repeat) && a->repeat;
     case OPT_FUEL: return parse_count(value, UINT64_MAX, &a->limits.fuel);
     case OPT_TIMEOUT:
         return parse_count(value, UINT64_MAX / 1000000u, &a->limits.timeout_ms);
@@ -129,7 +148,7 @@ static int take_option(int argc, char **argv, int *i, const char *help,
 int fn_parse_args(int argc, char **argv, const char *help, bool with_io,
                   int npositional, FnArgs *a)
 {
-    *a = (FnArgs){ .limits = sfn_default_options().limits };
+    *a = (FnArgs){ .limits = sfn_default_options().limits, .repeat = 1 };
     a->limits.timeout_ms = FN_DEFAULT_TIMEOUT_MS;
     bool options_done = false;
     for (int i = 1; i < argc; i++) {
@@ -140,6 +159,8 @@ int fn_parse_args(int argc, char **argv, const char *help, bool with_io,
         }
         if (!options_done && !strcmp(arg, "--")) {
             options_done = true;
+        } else if (!options_done && with_io && !strcmp(arg, "--stats")) {
+            a->stats = true;
         } else if (!options_done && arg[0] == '-' && arg[1] != '\0') {
             int status = take_option(argc, argv, &i, help, with_io, a);
             if (status >= 0) return status;
@@ -201,6 +222,12 @@ bool fn_json_valid(const char *text, size_t len, bool want_object, char *why,
     return ok;
 }
 
+void fn_log_filtered(void *user, const char *function, int level,
+                     const char *text, size_t len)
+{
+    if (level >= *(const int *)user) sfn_log_stderr(NULL, function, level, text, len);
+}
+
 int fn_report(const sfn_error *err)
 {
     fprintf(stderr, "sluice: fn %s: %s: %s\n", err->function,
@@ -228,30 +255,47 @@ static char *read_document(const char *path, bool want_object, size_t *len)
     return text;
 }
 
-/* Calls the function and prints its output; returns the exit status. */
-static int run_once(const sfn_module *module, const sfn_options *options,
-                    const char *input, size_t input_len)
+static void print_stats(const sfn_module *module, const sfn_instance *inst)
+{
+    sfn_stats st = sfn_instance_stats(inst);
+    fprintf(stderr, "sluice: fn %s: stats: calls %llu, failed %llu, fuel last "
+            "%llu, fuel total %llu, restarts %llu, guest memory %llu bytes\n",
+            sfn_module_name(module), (unsigned long long)st.calls,
+            (unsigned long long)st.failures, (unsigned long long)st.fuel_last,
+            (unsigned long long)st.fuel_total, (unsigned long long)st.restarts,
+            (unsigned long long)sfn_instance_memory_size(inst));
+}
+
+/* Prints an output that is JSON; returns the exit status. */
+static int print_output(sfn_error *err, const uint8_t *out, size_t len)
+{
+    char why[300];
+    if (!fn_json_valid((const char *)out, len, false, why, sizeof why)) {
+        err->kind = SFN_ABI;
+        snprintf(err->message, sizeof err->message, "the output is not JSON: "
+                 "at %s", why);
+        return fn_report(err);
+    }
+    fwrite(out, 1, len, stdout);
+    if (len == 0 || out[len - 1] != '\n') putchar('\n');
+    return 0;
+}
+
+/* Calls the function (repeat times) and prints its last output; returns
+   the exit status. */
+static int run_calls(const sfn_module *module, const sfn_options *options,
+                     const FnArgs *a, const char *input, size_t input_len)
 {
     sfn_error err;
     sfn_instance *inst = sfn_instance_new(module, options, &err);
-    const uint8_t *out;
-    size_t out_len;
-    int status = 0;
-    if (!inst || sfn_call(inst, (const uint8_t *)input, input_len, &out,
-                          &out_len, &err) != 0) {
-        status = fn_report(&err);
-    } else {
-        char why[300];
-        if (!fn_json_valid((const char *)out, out_len, false, why, sizeof why)) {
-            err.kind = SFN_ABI;
-            snprintf(err.message, sizeof err.message, "the output is not "
-                     "JSON: at %s", why);
-            status = fn_report(&err);
-        } else {
-            fwrite(out, 1, out_len, stdout);
-            if (out_len == 0 || out[out_len - 1] != '\n') putchar('\n');
-        }
-    }
+    if (!inst) return fn_report(&err);
+    const uint8_t *out = NULL;
+    size_t out_len = 0;
+    int rc = 0;
+    for (uint64_t i = 0; i < a->repeat && rc == 0; i++)
+        rc = sfn_call(inst, (const uint8_t *)input, input_len, &out, &out_len, &err);
+    int status = rc ? fn_report(&err) : print_output(&err, out, out_len);
+    if (a->stats) print_stats(module, inst);
     sfn_instance_free(inst);
     return status;
 }
@@ -276,7 +320,9 @@ int cmd_fn_run(int argc, char **argv)
         options.limits = a.limits;
         options.config = config;
         options.config_len = config_len;
-        status = run_once(module, &options, input, input_len);
+        options.log = fn_log_filtered;
+        options.log_user = &a.log_level;
+        status = run_calls(module, &options, &a, input, input_len);
     }
     free(input);
     free(config);

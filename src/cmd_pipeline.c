@@ -1,6 +1,7 @@
 /*
-** cmd_pipeline.c: `sluice validate FILE` and `sluice run FILE`, the
-** commands of pipelines (src/pipeline/pipeline.h does the work).
+** cmd_pipeline.c: `sluice validate FILE`, `sluice run FILE` and
+** `sluice schema`, the commands of pipelines (src/pipeline/pipeline.h does
+** the work).
 */
 #include "commands.h"
 #include "pipeline/pipeline.h"
@@ -34,6 +35,20 @@ int cmd_pipeline_validate(int argc, char **argv)
     printf("%s: ok, %zu components, %s mode\n", argv[1], sl_pipeline_count(p),
            sl_pipeline_finite(p) ? "batch" : "stream");
     sl_pipeline_free(p);
+    return 0;
+}
+
+int cmd_pipeline_schema(int argc, char **argv)
+{
+    (void)argv;
+    if (argc != 1) {
+        fprintf(stderr, "usage: sluice schema\n");
+        return 2;
+    }
+    char *schema = sl_pipeline_json_schema();
+    if (!schema) return 1;
+    puts(schema);
+    free(schema);
     return 0;
 }
 

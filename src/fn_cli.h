@@ -10,6 +10,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 enum {
     FN_EXIT_FAILED = 1, /* the function failed (error, trap, limit), or a
@@ -27,12 +28,17 @@ typedef struct FnArgs {
     sfn_limits limits;
     const char *input;  /* --input (run only) */
     const char *config; /* --config (run only) */
+    int log_level;      /* --log-level: the least level shown (0 debug ...
+                           3 error, 4 none) */
+    uint64_t repeat;    /* --repeat (run only; default 1) */
+    bool stats;         /* --stats (run only) */
     const char *positional[2];
     int npositional;
 } FnArgs;
 
-/* Parses argv[1..argc). with_io allows --input and --config. Returns -1 to
-   go on, or the exit status when done (--help, usage error). */
+/* Parses argv[1..argc). with_io allows the options of run alone (--input,
+   --config, --repeat, --stats). Returns -1 to go on, or the exit status
+   when done (--help, usage error). */
 int fn_parse_args(int argc, char **argv, const char *help, bool with_io,
                   int npositional, FnArgs *args);
 
@@ -49,6 +55,11 @@ char *fn_read_file(const char *path, size_t *len);
    "LINE:COLUMN: why" into why[cap] and returns false. */
 bool fn_json_valid(const char *text, size_t len, bool want_object, char *why,
                    size_t cap);
+
+/* A log callback (sfn_log_fn) that passes lines at or above the level
+   *user (an int, FnArgs.log_level) to sfn_log_stderr. */
+void fn_log_filtered(void *user, const char *function, int level,
+                     const char *text, size_t len);
 
 /* Prints "sluice: fn NAME: KIND: MESSAGE" and returns the exit status for
    that kind of failure. */

@@ -280,6 +280,13 @@ static int write_file(const char *dir, const char *path, const char *text)
     return fclose(f) == 0 && ok ? 0 : -1;
 }
 
+static bool exists(const char *dir, const char *file)
+{
+    char path[PATH_MAX];
+    snprintf(path, sizeof path, "%s/%s", dir, file);
+    return access(path, F_OK) == 0;
+}
+
 /* Copies the C SDK's header into the project. */
 static int copy_header(const char *sdk, const char *dir)
 {
@@ -300,6 +307,12 @@ static int create_project(const char *lang, const char *name, const char *dir,
     const Template *t = rust ? rust_templates : c_templates;
     size_t n = rust ? sizeof rust_templates / sizeof *t
                     : sizeof c_templates / sizeof *t;
+    const char *sdk_file = rust ? "rust/Cargo.toml" : "c/sluice_fn.h";
+    if (!exists(sdk, sdk_file)) {
+        fprintf(stderr, "sluice: fn new: the SDK in %s has no %s; set "
+                "SLUICE_SDK to the sdk directory of Sluice\n", sdk, sdk_file);
+        return 1;
+    }
     if (mkdir(dir, 0777) != 0) {
         fprintf(stderr, "sluice: fn new: cannot create %s: %s\n", dir, strerror(errno));
         return 1;
@@ -379,13 +392,6 @@ static int run_tool(const char *dir, char **argv)
         return 1;
     }
     return WIFEXITED(status) ? WEXITSTATUS(status) : 1;
-}
-
-static bool exists(const char *dir, const char *file)
-{
-    char path[PATH_MAX];
-    snprintf(path, sizeof path, "%s/%s", dir, file);
-    return access(path, F_OK) == 0;
 }
 
 /* The name of the .wasm Cargo makes: the [lib] name, else the [package]

@@ -71,6 +71,9 @@ static const char test_help[] =
     "                      10000; 0: no limit)\n"
     "  --max-memory MIB    cap on the function's memory (default: 256)\n"
     "  --max-output BYTES  cap on an output document (default: 16 MiB)\n"
+    "  --log-level LEVEL   the least level of the function's log lines shown\n"
+    "                      (on standard error): debug (default), info, warn,\n"
+    "                      error or none\n"
     "  --help              show this help\n"
     "\n"
     "exit status:\n"
@@ -519,7 +522,7 @@ static bool judge(const Case *c, const sfn_error *err, const uint8_t *out,
     return false;
 }
 
-static bool run_case(const sfn_module *module, const sfn_limits *limits,
+static bool run_case(const sfn_module *module, const FnArgs *a,
                      const Suite *s, const Case *c)
 {
     const json_t *config = c->config ? c->config : s->config;
@@ -530,7 +533,9 @@ static bool run_case(const sfn_module *module, const sfn_limits *limits,
         printf("FAIL %s: out of host memory\n", c->name);
     } else {
         sfn_options options = sfn_default_options();
-        options.limits = *limits;
+        options.limits = a->limits;
+        options.log = fn_log_filtered;
+        options.log_user = (void *)&a->log_level;
         options.config = config_text;
         options.config_len = config_text ? strlen(config_text) : 0;
         sfn_error err;
@@ -567,7 +572,7 @@ int cmd_fn_test(int argc, char **argv)
     }
     size_t passed = 0;
     for (size_t i = 0; i < suite.ncases; i++) {
-        passed += run_case(module, &a.limits, &suite, &suite.cases[i]);
+        passed += run_case(module, &a, &suite, &suite.cases[i]);
         fflush(stdout);
     }
     printf("%zu passed, %zu failed\n", passed, suite.ncases - passed);

@@ -20,6 +20,9 @@ static const Command commands[] = {
     { NULL, "run", cmd_pipeline_run,
       "run [--workers N] [--queue BATCHES] [--quiet] PIPELINE.yaml\n"
       "      run a pipeline (until its inputs end, or until SIGINT/SIGTERM)" },
+    { NULL, "schema", cmd_pipeline_schema,
+      "schema\n"
+      "      print the JSON Schema of pipeline files (for editors)" },
     { "wasm", "run", cmd_wasm_run,
       "wasm run [--dir HOST[:GUEST]]... [--env NAME=VALUE]... [--fuel N] [--timeout MS]\n"
       "         [--max-memory MIB] MODULE.wasm [ARGS...]\n"
@@ -42,6 +45,36 @@ static const Command commands[] = {
     { "fn", "test", cmd_fn_test,
       "fn test [OPTIONS] MODULE.wasm CASES.yaml\n"
       "      run a function on test cases and compare with the expected results" },
+    { "fn", "package", cmd_fn_package,
+      "fn package [DIR] [--sign KEYFILE] [-o OUT] [--module FILE] [--name NAME --version V ...]\n"
+      "      package a function project as an artifact (docs/registry.md)" },
+    { NULL, "keygen", cmd_keygen,
+      "keygen [-o KEYFILE]\n"
+      "      make an ed25519 signing key; print its public key" },
+    { "artifact", "push", cmd_artifact_push,
+      "artifact push ARCHIVE [--registry URL] [--token TOKEN]\n"
+      "      publish an artifact to a registry" },
+    { "artifact", "pull", cmd_artifact_pull,
+      "artifact pull NAME[@VERSION] [-o FILE] [--registry URL]\n"
+      "      download an artifact and check its digest" },
+    { "artifact", "ls", cmd_artifact_ls,
+      "artifact ls [QUERY] [--registry URL]\n"
+      "      list or search the artifacts of a registry" },
+    { "artifact", "show", cmd_artifact_show,
+      "artifact show NAME[@VERSION] [--registry URL]\n"
+      "      show the versions of an artifact, or one version's metadata" },
+    { "artifact", "yank", cmd_artifact_yank,
+      "artifact yank NAME@VERSION [--undo] [--registry URL] [--token TOKEN]\n"
+      "      hide a version from ls and @latest (still downloadable exactly)" },
+    { "artifact", "resolve", cmd_artifact_resolve,
+      "artifact resolve NAME[@VERSION] --cache DIR [--trust KEY]... [--registry URL]\n"
+      "      fetch an artifact into a local cache as pipelines do; print its module" },
+    { "registry", "serve", cmd_registry_serve,
+      "registry serve --data DIR [--listen HOST:PORT] [--max-upload BYTES] [--private-reads]\n"
+      "      run the function registry (REST API, docs/registry.md)" },
+    { "registry", "token", cmd_registry_token,
+      "registry token add NAME --data DIR\n"
+      "      make a write token for a registry; print it once" },
 };
 
 static int usage(FILE *out)

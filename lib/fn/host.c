@@ -32,7 +32,8 @@
 enum {
     DEFAULT_MAX_MEMORY_PAGES = 4096,        /* 256 MiB */
     DEFAULT_MAX_OUTPUT = 16 * 1024 * 1024,
-    GUEST_KIND_MAX = 64                     /* bytes kept of an error kind */
+    GUEST_KIND_MAX = 64,                    /* bytes kept of an error kind */
+    LOG_LINE_MAX = 16 * 1024                /* longer log lines are cut */
 };
 
 static const char default_config[] = "{}";
@@ -71,6 +72,12 @@ static void set_function(sfn_error *err, const char *name)
     snprintf(err->function, sizeof err->function, "%s", name);
 }
 
+/* Bytes that guest text may not put on a terminal or in a log line as is. */
+static bool is_control(unsigned char c)
+{
+    return c < 0x20 || c == 0x7f;
+}
+
 /* Appends guest bytes to the NUL-terminated text in dst[cap], showing bytes
    that are not printable (controls, DEL) as \xNN and cutting with "..."
    when full. UTF-8 sequences pass through unchanged. */
@@ -79,7 +86,7 @@ static void append_text(char *dst, size_t cap, const uint8_t *src, size_t len)
     size_t n = strlen(dst);
     for (size_t i = 0; i < len; i++) {
         char piece[5];
-        int w = src[i] < 0x20 || src[i] == 0x7f
+        int w = is_control(src[i])
                     ? snprintf(piece, sizeof piece, "\\x%02x", src[i])
                     : snprintf(piece, sizeof piece, "%c", src[i]);
         if (n + (size_t)w + 4 > cap) {
@@ -99,10 +106,10 @@ sfn_options sfn_default_options(void)
                                       .max_output = DEFAULT_MAX_OUTPUT } };
 }
 
-static const char *level_name(int level)
+const char *sfn_level_name(int level)
 {
     static const char *const names[] = { "debug", "info", "warn", "error" };
-    return names[level];
+    return level >= 0 && level < 4 ? names[level] : NULL;
 }
 
 void sfn_log_stderr(void *user, const char *function, int level,
@@ -112,9 +119,16 @@ void sfn_log_stderr(void *user, const char *function, int level,
     /* One locked line, so that lines of threads running at once do not
        interleave. */
     flockfile(stderr);
-    fprintf(stderr, "sluice: fn %s: %s: ", function, level_name(level));
-    fwrite(text, 1, len, stderr);
-    fputc('\n', stderr);
+    fprintf(stderr, "sluice: fn %s: %s: ", function,
+            sfn_level_name(level) ? sfn_level_name(level) : "?");
+    /* Control bytes are escaped: a line stays one line, and a guest cannot
+       drive the terminal. */
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)text[i];
+        if (is_control(c)) fprintf(stderr, "\\x%02x", c);
+        else putc(c, stderr);
+    }
+    putc('\n', stderr);
     funlockfile(stderr);
 }
 
@@ -422,10 +436,11 @@ static int host_log(sw_caller *caller, void *user, const sw_slot *args,
     const uint8_t *text = guest_bytes(in, caller, "sluice_log",
                                       (uint32_t)args[1], len);
     if (!text) return -1;
-    if (level < 0 || level > 3)
+    if (!sfn_level_name(level))
         return violation(in, caller, SFN_ABI, "sluice_log: level %d is not "
                          "0 (debug), 1 (info), 2 (warn) or 3 (error)", level);
-    in->log(in->log_user, in->module->name, level, (const char *)text, len);
+    in->log(in->log_user, in->module->name, level, (const char *)text,
+            len < LOG_LINE_MAX ? len : LOG_LINE_MAX);
     return 0;
 }
 

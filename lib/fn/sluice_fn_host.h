@@ -81,8 +81,8 @@ typedef struct sfn_limits {
 } sfn_limits;
 
 /* Log lines from the guest (sluice_log): level 0 debug, 1 info, 2 warn,
-   3 error. The text is not NUL-terminated and is only valid during the
-   callback. */
+   3 error. The text is not NUL-terminated, is cut at 16 KiB and is only
+   valid during the callback; it is the guest's bytes, unchecked. */
 typedef void (*sfn_log_fn)(void *user, const char *function, int level,
                            const char *text, size_t len);
 
@@ -99,6 +99,9 @@ typedef struct sfn_options {
 /* Everything at its default: no fuel or time limit, 256 MiB of memory,
    16 MiB of output, "{}" as configuration, logging to stderr. */
 sfn_options sfn_default_options(void);
+
+/* "debug", "info", "warn", "error" for levels 0 to 3; NULL otherwise. */
+const char *sfn_level_name(int level);
 
 /* The default log callback, for hosts that filter and then delegate. */
 void sfn_log_stderr(void *user, const char *function, int level,

@@ -7,14 +7,20 @@
 ** body is unreachable (then the operand stack is polymorphic).
 **
 ** Translation assigns every operand stack position a fixed frame slot
-** ("home": nlocals + height). Entries are lazy where possible: a local.get
-** or a constant emits nothing and the entry remembers where its value is.
+** ("home", after the locals and the constant pool). Entries are lazy where
+** possible: a local.get or a constant emits nothing and the entry remembers
+** where its value is.
 ** Instructions read their operands from any slot, so values are copied into
 ** their home slot only when that matters: before the local they mirror is
-** written, at control-flow joins, and for call arguments. Two peephole
-** rewrites act on the last emitted instruction: local.set/tee retargets its
-** destination instead of copying, and br_if/if fuse a preceding compare
-** into a compare-and-branch.
+** written, at control-flow joins, and for call arguments; constants read
+** inside loops come from a small pool of slots loaded on entry. Peephole
+** rewrites act on the last emitted instruction: local.set/tee and returns
+** retarget its destination instead of copying, br_if/if fuse a preceding
+** compare into a compare-and-branch, and loads/stores absorb an i32.add of
+** a constant into their address.
+**
+** Frame layout: params, declared locals, the constant pool (POOL_SLOTS),
+** then the operand stack (home slots) and parallel-move scratch slots.
 **
 ** Code after an unconditional branch is validated but not emitted (`dead`).
 */
@@ -26,6 +32,12 @@
 #include <string.h>
 
 #define MAX_LOCALS 50000u
+/* Entries this deep in the operand stack never mirror a local, which keeps
+   the scans before local writes and blocks short on any input. */
+#define MAX_LAZY_DEPTH 256u
+/* Constants that instructions inside loops read are loaded once, on entry,
+   into this many slots between the locals and the operand stack. */
+#define POOL_SLOTS 8u
 #define NONE UINT32_MAX
 #define UNKNOWN 0 /* the type of a value popped from a polymorphic stack */
 
@@ -51,11 +63,14 @@ typedef struct Ctrl {
     uint32_t loop_pos;      /* loop: position of the header */
     uint32_t loop_ninstr;   /* loop: instruction count at the header */
     uint32_t else_instr, else_word; /* if: the branch to the else arm */
+    uint32_t patches;       /* first pending branch to the end, or NONE */
+    uint32_t stub_table, stub_pos; /* br_table stub (see compile_br_table) */
 } Ctrl;
 
-/* A branch word waiting for the end of its block. */
+/* A branch word waiting for the end of its block; a block's patches form
+   a list through `next`. */
 typedef struct Patch {
-    uint32_t instr, word, ctrl;
+    uint32_t instr, word, next;
 } Patch;
 
 /* A condition for a branch: a BR op with its operand words. */
@@ -88,6 +103,8 @@ typedef struct Compiler {
     uint32_t len, code_cap;
     uint32_t ninstr, loop_depth, entry_cost;
     bool dead;
+    uint64_t pool[POOL_SLOTS];
+    uint32_t npool;
 
     /* The last emitted instruction, for the peephole rewrites. */
     uint32_t last_pos, last_dst;
@@ -205,7 +222,17 @@ static void emit_mov(Compiler *c, uint32_t dst, uint32_t src)
 
 static uint32_t home(const Compiler *c, uint32_t index)
 {
-    return c->nlocals + index;
+    return c->nlocals + POOL_SLOTS + index;
+}
+
+/* The pool slot holding bits, or NONE when the pool is full. */
+static uint32_t pool_slot(Compiler *c, uint64_t bits)
+{
+    uint32_t k = 0;
+    while (k < c->npool && c->pool[k] != bits) k++;
+    if (k == POOL_SLOTS) return NONE;
+    if (k == c->npool) c->pool[c->npool++] = bits;
+    return c->nlocals + k;
 }
 
 static void note_slot(Compiler *c, uint32_t slot)
@@ -262,19 +289,28 @@ static void materialize(Compiler *c, uint32_t index)
     e->kind = LAZY_TEMP;
 }
 
-/* The slot holding the value of the entry at index (constants are first
-   materialized: instructions read slots). */
+/* The slot holding the value of the entry at index (instructions read
+   slots: a constant comes from the pool in loops, else is materialized). */
 static uint32_t slot_of(Compiler *c, uint32_t index)
 {
     Entry *e = &c->stack[index];
+    if (e->kind == LAZY_CONST && c->loop_depth) {
+        uint32_t slot = pool_slot(c, e->bits);
+        if (slot != NONE) return slot;
+    }
     if (e->kind == LAZY_CONST) materialize(c, index);
     return e->kind == LAZY_LOCAL ? e->local : home(c, index);
 }
 
 /* Before a local is written, entries still reading it get their own copy. */
+static uint32_t lazy_end(const Compiler *c)
+{
+    return c->height < MAX_LAZY_DEPTH ? c->height : MAX_LAZY_DEPTH;
+}
+
 static void detach_local(Compiler *c, uint32_t local)
 {
-    for (uint32_t i = 0; i < c->height; i++)
+    for (uint32_t i = 0; i < lazy_end(c); i++)
         if (c->stack[i].kind == LAZY_LOCAL && c->stack[i].local == local)
             materialize(c, i);
 }
@@ -283,7 +319,7 @@ static void detach_local(Compiler *c, uint32_t local)
    (the block could write it); constants stay lazy. */
 static void detach_all_locals(Compiler *c)
 {
-    for (uint32_t i = 0; i < c->height; i++)
+    for (uint32_t i = 0; i < lazy_end(c); i++)
         if (c->stack[i].kind == LAZY_LOCAL) materialize(c, i);
 }
 
@@ -381,6 +417,8 @@ static void push_ctrl(Compiler *c, uint8_t kind, const uint8_t *params,
     f->results = results;
     f->nresults = nresults;
     f->else_word = NONE;
+    f->patches = NONE;
+    f->stub_table = NONE;
     for (uint32_t i = 0; i < nparams; i++) push(c, params[i]);
 }
 
@@ -446,20 +484,18 @@ static void link_branch(Compiler *c, uint32_t instr, uint32_t word, Ctrl *target
     }
     target->branched_to = true;
     if (!GROW(c, patches, patch_cap, c->npatches + 1)) return;
-    c->patches[c->npatches++] =
-        (Patch){ instr, word, (uint32_t)(target - c->ctrls) };
+    c->patches[c->npatches] = (Patch){ instr, word, target->patches };
+    target->patches = c->npatches++;
 }
 
-/* Resolves the pending branches to ctrl (they jump to the current end). */
-static void bind_label(Compiler *c, uint32_t ctrl)
+/* Resolves the pending branches to f: they jump to the current end. */
+static void bind_label(Compiler *c, Ctrl *f)
 {
-    uint32_t kept = 0;
-    for (uint32_t i = 0; i < c->npatches; i++) {
-        Patch p = c->patches[i];
-        if (p.ctrl == ctrl) c->code[p.word] = (uint32_t)(int32_t)(c->len - p.instr);
-        else c->patches[kept++] = p;
+    for (uint32_t i = f->patches; i != NONE; i = c->patches[i].next) {
+        const Patch *p = &c->patches[i];
+        c->code[p->word] = (uint32_t)(int32_t)(c->len - p->instr);
     }
-    c->npatches = kept;
+    f->patches = NONE;
     forget_last(c);
 }
 
@@ -741,7 +777,7 @@ static void compile_end(Compiler *c)
     c->dead = f->dead_at_start;
     if (!c->dead) {
         bind_else(c, f);
-        bind_label(c, (uint32_t)(f - c->ctrls));
+        bind_label(c, f);
     }
     c->nctrls--;
     c->dead = f->dead_at_start || !reached;
@@ -813,14 +849,13 @@ static void compile_br_table(Compiler *c)
                 link_branch(c, pos, words + i, t);
                 continue;
             }
-            uint32_t j = 0;
-            while (j < i && depths[j] != depths[i]) j++;
-            if (j < i) { /* share the stub of an earlier equal target */
-                c->code[words + i] = c->code[words + j];
-                continue;
+            /* a target that needs moves gets one stub after the table */
+            if (t->stub_table != pos) {
+                t->stub_table = pos;
+                t->stub_pos = c->len;
+                emit_branch(c, t);
             }
-            c->code[words + i] = c->len - pos;
-            emit_branch(c, t);
+            c->code[words + i] = t->stub_pos - pos;
         }
     }
     free(depths);
@@ -927,7 +962,8 @@ static bool store_local(Compiler *c, uint32_t x, uint32_t index)
 {
     Entry e = c->stack[index];
     detach_local(c, x);
-    if (e.kind == LAZY_TEMP && retarget(c, index, x)) return true;
+    if (e.kind == LAZY_TEMP && index < MAX_LAZY_DEPTH && retarget(c, index, x))
+        return true;
     if (e.kind == LAZY_CONST) emit_const(c, x, e.bits);
     else emit_mov(c, x, e.kind == LAZY_LOCAL ? e.local : home(c, index));
     forget_last(c);
@@ -941,6 +977,7 @@ static void compile_local(Compiler *c, uint8_t op)
     uint8_t type = c->local_types[x];
     if (op == 0x20) {
         push_entry(c, (Entry){ .type = type, .kind = LAZY_LOCAL, .local = x });
+        if (c->height > MAX_LAZY_DEPTH) materialize(c, c->height - 1);
         return;
     }
     pop(c, type);
@@ -1534,7 +1571,7 @@ static void compile_body(Compiler *c)
 {
     read_locals(c);
     const FuncType *t = c->type;
-    c->frame_top = c->nlocals;
+    c->frame_top = home(c, 0);
     push_ctrl(c, CTRL_FUNC, NULL, 0, t->types + t->nparams, t->nresults);
     while (!c->failed && c->nctrls > 0) {
         if (c->r.failed) break;
@@ -1555,6 +1592,25 @@ static void compile_body(Compiler *c)
     }
 }
 
+/* Puts the loads of the pooled constants in front of the code (whose
+   branches are all relative, so nothing else moves). */
+static void prepend_pool(Compiler *c)
+{
+    uint32_t words[POOL_SLOTS * 4], n = 0;
+    for (uint32_t k = 0; k < c->npool; k++) {
+        uint64_t bits = c->pool[k];
+        words[n++] = (uint32_t)c->labels[bits >> 32 ? OP_CONST64 : OP_CONST32];
+        words[n++] = c->nlocals + k;
+        words[n++] = (uint32_t)bits;
+        if (bits >> 32) words[n++] = (uint32_t)(bits >> 32);
+    }
+    if (!n || !GROW(c, code, code_cap, c->len + n)) return;
+    memmove(c->code + n, c->code, c->len * sizeof *c->code);
+    memcpy(c->code, words, n * sizeof *words);
+    c->len += n;
+    c->entry_cost += c->npool;
+}
+
 int compile_function(sw_module *m, uint32_t defined_index, sw_error *err)
 {
     FuncDef *def = &m->funcs[defined_index];
@@ -1565,6 +1621,7 @@ int compile_function(sw_module *m, uint32_t defined_index, sw_error *err)
     forget_last(&c);
     GROW(&c, stack, stack_cap, 1);
     compile_body(&c);
+    if (!c.failed) prepend_pool(&c);
     Code *code = c.failed ? NULL : code_of(m, defined_index);
     if (!c.failed && !code) out_of_memory(&c);
     if (!c.failed) {

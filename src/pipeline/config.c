@@ -28,10 +28,10 @@ static void diag_vadd(SlDiag *d, const char *file, int line, int col,
     snprintf(full, size, "%s:%d:%d: %s", file, line, col, msg);
     if (d->count == d->cap) {
         d->cap = d->cap ? d->cap * 2 : 8;
-        d->messages = realloc(d->messages, d->cap * sizeof *d->messages);
-        if (!d->messages) abort();
+        d->entries = realloc(d->entries, d->cap * sizeof *d->entries);
+        if (!d->entries) abort();
     }
-    d->messages[d->count++] = full;
+    d->entries[d->count++] = (SlDiagEntry){ line, col, full };
 }
 
 void sl_diag_add(SlDiag *d, const char *file, int line, int col, const char *fmt, ...)
@@ -53,15 +53,23 @@ void sl_diag_at(SlDiag *d, const SlConf *node, bool at_key, const char *fmt, ...
     va_end(ap);
 }
 
-void sl_diag_print(const SlDiag *d)
+static int by_position(const void *a, const void *b)
 {
-    for (size_t i = 0; i < d->count; i++) fprintf(stderr, "%s\n", d->messages[i]);
+    const SlDiagEntry *x = a, *y = b;
+    if (x->line != y->line) return x->line < y->line ? -1 : 1;
+    return (x->col > y->col) - (x->col < y->col);
+}
+
+void sl_diag_print(SlDiag *d)
+{
+    if (d->count) qsort(d->entries, d->count, sizeof *d->entries, by_position);
+    for (size_t i = 0; i < d->count; i++) fprintf(stderr, "%s\n", d->entries[i].text);
 }
 
 void sl_diag_free(SlDiag *d)
 {
-    for (size_t i = 0; i < d->count; i++) free(d->messages[i]);
-    free(d->messages);
+    for (size_t i = 0; i < d->count; i++) free(d->entries[i].text);
+    free(d->entries);
     memset(d, 0, sizeof *d);
 }
 

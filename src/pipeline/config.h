@@ -32,8 +32,13 @@ struct SlConf {
 };
 
 /* ---- Diagnostics ----------------------------------------------------- */
+typedef struct SlDiagEntry {
+    int line, col;
+    char *text;             /* "file:line:col: message" */
+} SlDiagEntry;
+
 typedef struct SlDiag {
-    char **messages;        /* "file:line:col: message" */
+    SlDiagEntry *entries;
     size_t count, cap;
 } SlDiag;
 
@@ -42,7 +47,8 @@ void sl_diag_add(SlDiag *d, const char *file, int line, int col,
 /* Reports at a node; for a map member `at_key` points at its key. */
 void sl_diag_at(SlDiag *d, const SlConf *node, bool at_key,
                 const char *fmt, ...) __attribute__((format(printf, 4, 5)));
-void sl_diag_print(const SlDiag *d);
+/* Prints the problems in file order, one a line, to stderr. */
+void sl_diag_print(SlDiag *d);
 void sl_diag_free(SlDiag *d);
 
 /* ---- Loading --------------------------------------------------------- */

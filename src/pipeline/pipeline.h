@@ -32,6 +32,10 @@ int sl_pipeline_run(SlPipeline *p, const SlRunOptions *o);
 /* Asks a running pipeline to stop and drain; thread-safe. */
 void sl_pipeline_stop(SlPipeline *p);
 
+/* The pipeline file format as a JSON Schema, generated from the component
+** registry (jsonschema.c); free() the text. */
+char *sl_pipeline_json_schema(void);
+
 /* ---- Statistics (a consistent-enough snapshot; counters are atomic) ---- */
 enum { SL_LATENCY_BUCKETS = 12 };
 /* Upper bounds of the call latency histogram buckets, in nanoseconds; the

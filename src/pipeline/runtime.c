@@ -43,11 +43,12 @@ static Action next_action(const SlPipeline *p, const SlCtx *ctx, int64_t now)
 {
     if (ctx->kind == SL_SOURCE || ctx->ended) return IDLE;
     if (ctx->running && !(ctx->type->flags & SL_PARALLEL)) return IDLE;
-    if (ctx->queue.count) return has_room(p, ctx) ? PROCESS : IDLE;
+    bool room = has_room(p, ctx);
+    /* A due tick goes first, so a busy component still gets its ticks. */
+    if (!ctx->running && ctx->type->tick && now >= ctx->next_tick_ns && room) return TICK;
+    if (ctx->queue.count) return room ? PROCESS : IDLE;
     if (ctx->running) return IDLE;
-    if (!ctx->open_inputs) return FINISH;
-    if (ctx->type->tick && now >= ctx->next_tick_ns && has_room(p, ctx)) return TICK;
-    return IDLE;
+    return ctx->open_inputs ? IDLE : FINISH;
 }
 
 static void end_node(SlPipeline *p, SlCtx *ctx)
@@ -237,13 +238,18 @@ static int spawn(pthread_t *t, void *(*fn)(void *), void *arg)
 
 int sl_pipeline_run(SlPipeline *p, const SlRunOptions *o)
 {
-    if (!start_all(p)) return 1;
-    prepare(p, o);
+    /* Blocked before anything can start a thread, so that every thread
+    ** inherits the mask and the signals wait for supervise(). */
     sigset_t signals, old;
     sigemptyset(&signals);
     sigaddset(&signals, SIGINT);
     sigaddset(&signals, SIGTERM);
     pthread_sigmask(SIG_BLOCK, &signals, &old);
+    if (!start_all(p)) {
+        pthread_sigmask(SIG_SETMASK, &old, NULL);
+        return 1;
+    }
+    prepare(p, o);
 
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
     size_t nworkers = o->workers > 0 ? (size_t)o->workers : cores > 0 ? (size_t)cores : 1;

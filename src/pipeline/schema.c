@@ -22,7 +22,8 @@ static int check_scalar(const SlSetting *s, const SlConf *node, SlDiag *d)
 {
     if (node->kind != SL_CONF_SCALAR) {
         sl_diag_at(d, node, false, "'%s' must be a %s, not %s", where(s),
-                   s->type == SL_SET_STRING ? "string" : s->type == SL_SET_INT ? "integer"
+                   s->type == SL_SET_STRING ? "string" : s->type == SL_SET_SCALAR ? "scalar"
+                   : s->type == SL_SET_INT ? "integer"
                    : s->type == SL_SET_FLOAT ? "number" : "boolean",
                    kind_name(node->kind));
         return 1;
@@ -98,7 +99,10 @@ int sl_schema_check(const SlSetting *settings, const SlConf *node,
         if (!s) {
             sl_diag_at(d, member, true, "unknown key '%s'", member->key);
             problems++;
-        } else if (!sl_scalar_null(member) || s->required) {
+        } else if (sl_scalar_null(member) && s->required) {
+            sl_diag_at(d, member, true, "'%s' needs a value", member->key);
+            problems++;
+        } else if (!sl_scalar_null(member)) {
             problems += check_value(s, member, d);
         }
     }

@@ -15,6 +15,7 @@
 
 typedef enum SlSettingType {
     SL_SET_STRING,          /* any scalar, read as text */
+    SL_SET_SCALAR,          /* any scalar, keeping its YAML type (1, true, "x") */
     SL_SET_INT,             /* integer scalar; min/max when max > min */
     SL_SET_FLOAT,           /* number */
     SL_SET_BOOL,            /* true/false/yes/no/on/off */

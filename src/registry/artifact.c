@@ -373,6 +373,7 @@ bool artifact_write(const Manifest *manifest, const ArtifactFile *module,
               archive_write_set_format_pax_restricted(ar) == ARCHIVE_OK &&
               archive_write_add_filter_gzip(ar) == ARCHIVE_OK &&
               archive_write_set_filter_option(ar, "gzip", "timestamp", NULL) == ARCHIVE_OK &&
+              archive_write_set_bytes_in_last_block(ar, 1) == ARCHIVE_OK &&
               archive_write_open(ar, &buf, NULL, buffer_write, NULL) == ARCHIVE_OK;
     for (size_t i = 0; ok && i < n; i++) ok = add_file(ar, &files[i]);
     ok = ok && archive_write_close(ar) == ARCHIVE_OK;

@@ -170,7 +170,9 @@ static bool text_field(json_t *doc, const char *key, bool required,
     json_t *v = json_object_get(doc, key);
     *out = "";
     if (!v) return !required || fail(err, errlen, "missing field '%s'", key);
-    if (!json_is_string(v)) return fail(err, errlen, "'%s' must be a string", key);
+    if (!json_is_string(v))
+        return fail(err, errlen, "'%s' must be a string%s", key,
+                    strcmp(key, "version") ? "" : " such as 1.2.0 (quote it if YAML reads a number)");
     if (json_string_length(v) > MAX_TEXT || strlen(json_string_value(v)) != json_string_length(v))
         return fail(err, errlen, "'%s' is too long or holds a NUL byte", key);
     *out = json_string_value(v);

@@ -159,6 +159,7 @@ static int start(SlCtx *ctx)
 static bool gzip_body(HttpSink *h)
 {
     z_stream z = { 0 };
+    if (h->body.len > UINT32_MAX) return false; /* zlib counts in 32 bits */
     /* 15 + 16: the largest window, with a gzip header and trailer. */
     if (deflateInit2(&z, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8,
                      Z_DEFAULT_STRATEGY) != Z_OK)
@@ -238,49 +239,52 @@ static void reject_all(SlCtx *ctx, SlBatch *b, const char *why)
     for (uint32_t i = 0; i < b->count; i++) sl_reject(ctx, b, i, "%s", why);
 }
 
-static void process(SlCtx *ctx, SlBatch *b)
+/* Encodes the batch as NDJSON, gzipped if asked; NULL if it cannot be. */
+static const SlBuf *encode(HttpSink *h, const SlBatch *b)
 {
-    HttpSink *h = sl_state(ctx);
-    if (b->count == 0) {
-        sl_batch_free(b);
-        return;
-    }
     h->body.len = 0;
     for (uint32_t i = 0; i < b->count; i++) sl_json_record(&h->body, &b->records[i]);
-    const SlBuf *body = &h->body;
-    if (h->gzip) {
-        if (!gzip_body(h)) {
-            reject_all(ctx, b, "cannot gzip the batch");
-            sl_batch_free(b);
-            return;
-        }
-        body = &h->packed;
-    }
+    if (!h->gzip) return &h->body;
+    return gzip_body(h) ? &h->packed : NULL;
+}
+
+/* POSTs the body until it is accepted, refused, or the retries run out. */
+static void send_batch(SlCtx *ctx, HttpSink *h, SlBatch *b, const SlBuf *body)
+{
     char why[EXCERPT_MAX + 64];
     for (int64_t attempt = 0;; attempt++) {
         long status;
         Answer a = post(h, body, &status);
         if (a == ACCEPTED) {
             sl_count_bytes_out(ctx, body->len);
-            break;
+            return;
         }
         describe(h, status, why, sizeof why);
         if (a == REFUSED) {
             reject_all(ctx, b, why);
-            break;
+            return;
         }
         if (attempt == h->retries) {
-            char last[sizeof why];
-            snprintf(last, sizeof last, "%s", why);
-            snprintf(why, sizeof why, "gave up after %lld attempts: %s",
-                     (long long)attempt + 1, last);
-            reject_all(ctx, b, why);
-            break;
+            char last[sizeof why + 48];
+            snprintf(last, sizeof last, "gave up after %lld attempts: %s",
+                     (long long)attempt + 1, why);
+            reject_all(ctx, b, last);
+            return;
         }
         sl_log(ctx, "%s; retry %lld of %lld", why, (long long)attempt + 1,
                (long long)h->retries);
         back_off(h, attempt);
     }
+}
+
+static void process(SlCtx *ctx, SlBatch *b)
+{
+    HttpSink *h = sl_state(ctx);
+    const SlBuf *body = encode(h, b);
+    if (body)
+        send_batch(ctx, h, b, body);
+    else
+        reject_all(ctx, b, "cannot gzip the batch");
     sl_batch_free(b);
 }
 

@@ -11,7 +11,7 @@
 ** downstream nothing is read, the kernel buffers fill, and TCP flow
 ** control slows the clients down: nothing is dropped.
 **
-** On stop the source stops accepting, reads what each client had already
+** On stop the source stops accepting, reads what the clients had already
 ** sent, counts every unterminated last line, emits, and returns.
 */
 #include "../pipeline/lines.h"
@@ -26,8 +26,8 @@
 
 enum {
     READ_BYTES = 64 * 1024,
-    DRAIN_READS = 256,      /* per client at stop: 16 MiB, so a client still
-                            ** sending cannot hold the stop up forever */
+    DRAIN_QUIET_MS = 100,   /* at stop: clients quiet this long are done */
+    DRAIN_MAX_MS = 5000,    /* at stop: a client still sending is cut off */
     WAKE = 0, LISTENER = 1, FIRST_CLIENT = 2,   /* slots in the poll set */
 };
 
@@ -143,43 +143,42 @@ static void close_client(Tcp *t, size_t i)
     t->refusing = false;
 }
 
-typedef enum ReadResult { GOT_DATA, NOTHING_YET, CLIENT_GONE } ReadResult;
-
 /* One read from client i; a client that has gone is closed. */
-static ReadResult read_client(SlCtx *ctx, Tcp *t, size_t i)
+static void read_client(SlCtx *ctx, Tcp *t, size_t i)
 {
     ssize_t n = read(t->polled[FIRST_CLIENT + i].fd, t->buf, READ_BYTES);
-    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
-        return NOTHING_YET;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) return;
     if (n <= 0) {
         close_client(t, i);
-        return CLIENT_GONE;
+        return;
     }
     Client *c = &t->clients[i];
     sl_count_bytes_in(ctx, (uint64_t)n);
     sl_netout_from(&t->out, c->peer, c->peer_len, sl_net_now());
     sl_netstream_feed(&c->lines, &t->out, t->buf, (size_t)n);
-    return GOT_DATA;
 }
 
 static void read_ready_clients(SlCtx *ctx, Tcp *t)
 {
     /* Backwards, so closing (which moves the last client into the slot)
     ** never skips a client. */
-    for (size_t i = t->nclients; i-- > 0 && !t->out.stopping;)
+    for (size_t i = t->nclients; i-- > 0;)
         if (t->polled[FIRST_CLIENT + i].revents) read_client(ctx, t, i);
 }
 
-/* Stopping: reads what each client has already sent, then closes it.
-** Backwards, so client i is always the last when it is closed. */
+/* Stopping: reads what the clients had sent. Data a client sent just
+** before closing may still be on its way through the kernel, so reading
+** goes on until the clients have been quiet for a moment (or, for clients
+** that never stop sending, until a deadline); then the rest are closed,
+** each last line counting. */
 static void drain_clients(SlCtx *ctx, Tcp *t)
 {
-    for (size_t i = t->nclients; i-- > 0;) {
-        ReadResult r = GOT_DATA;
-        for (int reads = 0; reads < DRAIN_READS && r == GOT_DATA; reads++)
-            r = read_client(ctx, t, i);
-        if (r != CLIENT_GONE) close_client(t, i);
+    int64_t deadline = sl_net_now() + (int64_t)DRAIN_MAX_MS * 1000000;
+    while (t->nclients && sl_net_now() < deadline) {
+        if (poll(t->polled + FIRST_CLIENT, t->nclients, DRAIN_QUIET_MS) <= 0) break;
+        read_ready_clients(ctx, t);
     }
+    while (t->nclients) close_client(t, t->nclients - 1);
 }
 
 /* ---- Running ----------------------------------------------------------- */

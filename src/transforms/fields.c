@@ -15,7 +15,7 @@ static const SlSetting settings[] = {
       .doc = "Old name to new name." },
     { .name = "remove", .type = SL_SET_LIST, .item = &(const SlSetting){ .type = SL_SET_STRING },
       .doc = "Fields to remove." },
-    { .name = "set", .type = SL_SET_MAP, .item = &(const SlSetting){ .type = SL_SET_STRING },
+    { .name = "set", .type = SL_SET_MAP, .item = &(const SlSetting){ .type = SL_SET_SCALAR },
       .doc = "Field to constant value: numbers, true/false and null keep their type; quote for a string." },
     { .name = "cast", .type = SL_SET_MAP,
       .item = &(const SlSetting){ .type = SL_SET_STRING, .choices = sl_type_choices },

@@ -5,9 +5,8 @@
 ** JSON, or not an object without a target, is rejected to NAME.errors.
 */
 #include "../pipeline/component.h"
+#include "../pipeline/decode.h"
 
-#include <jansson.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -39,62 +38,18 @@ static int init(SlCtx *ctx, const SlConf *conf)
     return 0;
 }
 
-static SlValue convert(SlBatch *b, json_t *j);
-
-static void convert_object(SlBatch *b, SlMap *map, json_t *j)
-{
-    const char *key;
-    json_t *value;
-    json_object_foreach(j, key, value) {
-        size_t len = strlen(key);
-        *sl_map_set(b, map, sl_copy_str(b, key, len), len) = convert(b, value);
-    }
-}
-
-static SlValue convert(SlBatch *b, json_t *j)
-{
-    switch (json_typeof(j)) {
-    case JSON_OBJECT: {
-        SlValue v = sl_map(b);
-        convert_object(b, v.as.map, j);
-        return v;
-    }
-    case JSON_ARRAY: {
-        SlValue v = sl_array(b, (uint32_t)json_array_size(j));
-        for (uint32_t i = 0; i < v.len; i++) v.as.items[i] = convert(b, json_array_get(j, i));
-        return v;
-    }
-    case JSON_STRING: {
-        size_t len = json_string_length(j);
-        return sl_str(sl_copy_str(b, json_string_value(j), len), len);
-    }
-    case JSON_INTEGER: return sl_int(json_integer_value(j));
-    case JSON_REAL: return sl_float(json_real_value(j));
-    case JSON_TRUE: return sl_bool(true);
-    case JSON_FALSE: return sl_bool(false);
-    default: return sl_null();
-    }
-}
-
 static const char *parse_one(const ParseJson *p, SlBatch *b, SlRecord *r, char *why, size_t size)
 {
     const SlValue *text = sl_map_get(&r->fields, p->field, p->field_len);
     if (!text) return "no such field";
     if (text->type != SL_STRING) return "the field is not a string";
-    json_error_t error;
-    json_t *j = json_loadb(text->as.s, text->len, JSON_DECODE_ANY | JSON_ALLOW_NUL, &error);
-    if (!j) {
-        snprintf(why, size, "not JSON: %s at character %d", error.text, error.position);
-        return why;
-    }
-    if (!p->target && !json_is_object(j)) {
-        json_decref(j);
+    SlValue value;
+    if (!sl_json_decode(b, text->as.s, text->len, &value, why, size)) return why;
+    if (!p->target && value.type != SL_MAP)
         return "not a JSON object (set 'target' to keep other values)";
-    }
     if (!p->keep_original) sl_map_remove(&r->fields, p->field, p->field_len);
-    if (p->target) *sl_set(b, r, p->target) = convert(b, j);
-    else convert_object(b, &r->fields, j);
-    json_decref(j);
+    if (p->target) *sl_set(b, r, p->target) = value;
+    else sl_map_merge(b, &r->fields, &value);
     return NULL;
 }
 

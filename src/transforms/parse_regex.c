@@ -109,25 +109,21 @@ static int list_captures(SlCtx *ctx, ParseRegex *p, const SlConf *pattern)
     return 0;
 }
 
-static Capture *find_capture(ParseRegex *p, const char *name)
-{
-    for (uint32_t i = 0; i < p->ncaptures; i++)
-        if (!strcmp(p->captures[i].name, name)) return &p->captures[i];
-    return NULL;
-}
-
 /* Every capture with a duplicated name (?J) gets the same type. */
 static int read_types(SlCtx *ctx, ParseRegex *p, const SlConf *types)
 {
     for (size_t i = 0; types && i < types->count; i++) {
         const SlConf *item = types->items[i];
-        if (!find_capture(p, item->key)) {
+        bool found = false;
+        for (uint32_t k = 0; k < p->ncaptures; k++) {
+            if (strcmp(p->captures[k].name, item->key)) continue;
+            sl_type_parse(item->text, &p->captures[k].type);
+            found = true;
+        }
+        if (!found) {
             sl_conf_error(ctx, item, "'%s' is not a named capture of the pattern", item->key);
             return -1;
         }
-        for (uint32_t k = 0; k < p->ncaptures; k++)
-            if (!strcmp(p->captures[k].name, item->key))
-                sl_type_parse(item->text, &p->captures[k].type);
     }
     return 0;
 }

@@ -93,6 +93,20 @@ fails() {
     want_stdout ""
 }
 
+# stable_memory MODULE INPUT: the guest memory after 100,000 calls in one
+# instance is what it was after 1,000 (no leak in the guest or the host).
+stable_memory() {
+    local n early
+    for n in 1000 100000; do
+        run "$SLUICE" fn run --repeat $n --stats --log-level none "$1" --input "$2"
+        want_status 0
+        want_in stderr "stats: calls $n, failed 0, "
+        [ $n = 1000 ] && early=$(grep -o 'guest memory [0-9]* bytes' "$WORK/stderr")
+    done
+    [ -n "$early" ] && grep -q "$early" "$WORK/stderr" ||
+        problems+=("after 1,000 calls: $early; after 100,000: $(show stderr)")
+}
+
 # ---- fn run ----------------------------------------------------------------
 
 case_echo() {
@@ -105,7 +119,8 @@ case_echo() {
     run --stdin "$WORK/in.json" "$SLUICE" fn run --input - "$W/echo.wasm"
     want_status 0
     want_in stdout '"input":\{"a": \[1, "two", null\]\}'
-    verdict "run: the output on stdout, logs on stderr, input from a file or stdin"
+    stable_memory "$W/echo.wasm" "$WORK/in.json"
+    verdict "run: the output on stdout, logs on stderr, input from a file or stdin; no leak"
 }
 
 case_config() {
@@ -123,6 +138,12 @@ case_config() {
 case_guest_error() {
     fails fails 1 "error: bad_input: field 'x' is missing$"
     verdict "run: an error reported by the guest, with its kind (exit 1)"
+}
+
+case_escaping() {
+    fails noisy 1 'error: bad\\x00kind: line one\\x0aline two \\x1b\[31mred$'
+    want_in stderr '^sluice: fn noisy: warn: line one\\x0aline two \\x1b\[31mred$'
+    verdict "run: control bytes in guest logs and errors are shown escaped, one line each"
 }
 
 case_trap() {
@@ -213,6 +234,12 @@ case_usage() {
     run "$SLUICE" fn run --fuel many "$W/echo.wasm" --input x
     want_status 2
     want_in stderr "bad value 'many' for --fuel"
+    run "$SLUICE" fn run --log-level loud "$W/echo.wasm" --input x
+    want_status 2
+    want_in stderr "bad value 'loud' for --log-level"
+    run "$SLUICE" fn run --log-level info "$W/echo.wasm" --input "$WORK/empty.json"
+    want_status 0
+    want_not_in stderr 'debug'
     run "$SLUICE" fn run --bogus "$W/echo.wasm"
     want_status 2
     want_in stderr "unknown option '--bogus'"
@@ -302,10 +329,12 @@ case_new_c() {
     run "$SLUICE" fn test "$WORK/scale/scale.wasm" "$WORK/scale/cases.yaml"
     want_status 0
     want_in stdout ' passed, 0 failed$'
+    printf '{"value": 2.5}' >"$WORK/value.json"
+    stable_memory "$WORK/scale/scale.wasm" "$WORK/value.json"
     run "$SLUICE" fn new --lang c scale --dir "$WORK/scale"
     want_status 1
     want_in stderr 'File exists'
-    verdict "new/build --lang c: a project that builds and passes its cases"
+    verdict "new/build --lang c: a project that builds, passes its cases, does not leak"
 }
 
 case_new_rust() {
@@ -324,7 +353,9 @@ case_new_rust() {
         "$WORK/rs/cases.yaml"
     want_status 0
     want_in stdout ' passed, 0 failed$'
-    verdict "new/build --lang rust: a project that builds offline and passes its cases"
+    printf '{"value": 2.5}' >"$WORK/value.json"
+    stable_memory "$target/wasm32-unknown-unknown/release/scaler.wasm" "$WORK/value.json"
+    verdict "new/build --lang rust: a project that builds offline, passes its cases, does not leak"
 }
 
 case_new_usage() {
@@ -346,7 +377,7 @@ case_new_usage() {
 printf '{}' >"$WORK/empty.json"
 build_guests
 cd "$WORK" || exit 1
-for c in echo config guest_error trap fuel_timeout memory output_cap abi_calls \
+for c in echo config guest_error escaping trap fuel_timeout memory output_cap abi_calls \
          abi_load wasi bad_input doc_example usage test_pass test_fail test_malformed \
          new_c new_rust new_usage; do
     "case_$c"

@@ -88,7 +88,9 @@ validate_case validate_wrong_type bad_wrong_type.yaml \
     "9:13: 'header' must be a boolean, not a list"
 validate_case validate_missing_input bad_missing_input.yaml \
     "7:19: unknown input 'ghost': no component has that name" \
-    "13:3: 'lonely' has no 'inputs': a sink needs at least one"
+    "13:3: 'lonely' has no 'inputs': a sink needs at least one" \
+    "18:5: 'path' needs a value" \
+    "20:5: missing required key 'path'"
 validate_case validate_cycle bad_cycle.yaml "5:30: cycle: a -> b -> c -> a"
 validate_case validate_unknown_type bad_unknown_type.yaml \
     "6:11: unknown transform type 'parse_xml'" \
@@ -99,6 +101,19 @@ validate_case validate_env bad_env.yaml \
 validate_case validate_condition bad_condition.yaml \
     "8:30: keep: bad condition: expected a value, found 'and'"
 validate_case validate_yaml_syntax bad_yaml.yaml "4:4: YAML: did not find expected key"
+validate_case validate_unused_output bad_unused.yaml \
+    "4:3: nothing reads from 'other'" "7:3: nothing reads from 'parse'"
+
+run schema
+want_status 0
+for type in generate file stdin parse_csv parse_json fields filter stdout; do
+    grep -q "\"const\": \"$type\"" "$WORK/stdout" || problems+=("no $type in the schema")
+done
+if command -v python3 >/dev/null; then
+    python3 -c 'import json, sys; json.load(sys.stdin)' <"$WORK/stdout" ||
+        problems+=("the schema is not JSON")
+fi
+verdict json_schema
 
 run validate "$HERE/csv_filter.yaml"
 want_status 0
@@ -207,6 +222,28 @@ want_all_written
 [ $((max_rss - first_rss)) -lt 8000 ] ||
     problems+=("resident size grew from ${first_rss} kB to ${max_rss} kB")
 verdict backpressure_bounded_memory
+
+# Following a file: lines appended while it runs, the last one unfinished
+# when the signal comes, are all delivered.
+: >"$WORK/follow.log"
+"$SLUICE" run "$HERE/follow.yaml" >"$WORK/stdout" 2>"$WORK/stderr" &
+pid=$!
+sleep 0.5
+echo one >>"$WORK/follow.log"
+echo noise >>"$WORK/follow.log"
+sleep 0.3
+printf 'two\nthree, unfinished' >>"$WORK/follow.log"
+sleep 0.3
+printf ' at the stop' >>"$WORK/follow.log"
+sleep 0.5
+kill -INT "$pid"
+wait "$pid"
+status=$?
+want_status 0
+want_same "$WORK/follow.ndjson" "$HERE/follow.expected"
+grep -q '"message":"noise","error":"the condition does not hold","component":"only_errors"' \
+    "$WORK/follow_dropped.ndjson" || problems+=("dropped: $(show "$WORK/follow_dropped.ndjson")")
+verdict follow_file_stream
 
 echo "pipeline: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -207,6 +207,7 @@ case_sqlite_rejects() {
 {"n": 4.5}
 {"n": 5, "fresh": "only in a rejected record", "s": true}
 {"n": 6, "s": "six"}
+{"n": 7, "N": 8}
 EOF
     cat >p.yaml <<'EOF'
 sources:
@@ -235,7 +236,8 @@ EOF
         '{"n":"two","s":"two","error":"field '"'n'"' is string, column '"'n'"' is INTEGER","component":"db"}
 {"n":3,"s":3,"error":"field '"'s'"' is int, column '"'s'"' is TEXT","component":"db"}
 {"n":4.5,"error":"field '"'n'"' is float, column '"'n'"' is INTEGER","component":"db"}
-{"n":5,"fresh":"only in a rejected record","s":true,"error":"field '"'s'"' is bool, column '"'s'"' is TEXT","component":"db"}'
+{"n":5,"fresh":"only in a rejected record","s":true,"error":"field '"'s'"' is bool, column '"'s'"' is TEXT","component":"db"}
+{"n":7,"N":8,"error":"two fields map to column '"'n'"' (SQLite ignores case)","component":"db"}'
     want_eq "no column from a rejected record" \
         "$(sql out.db "SELECT count(*) FROM pragma_table_info('records') WHERE name = 'fresh'")" 0
     # Without a reader of db.errors the reasons are logged.
@@ -507,7 +509,7 @@ EOF
     run "$SLUICE" validate p.yaml
     want_status 1
     want_in "$WORK/stderr" "^p.yaml:9:10: web: the url must start with http:// or https://$"
-    want_in "$WORK/stderr" "^p.yaml:11:18: web: 'Bad Name' is not a valid header name$"
+    want_in "$WORK/stderr" "^p.yaml:11:19: web: 'Bad Name' is not a valid header name$"
     verdict "http: a url that is not http(s) and a bad header name are config errors at their positions"
 }
 

@@ -72,7 +72,8 @@ c_freestanding() {
   # 20000 values: about 1 MiB of nodes, beyond the initial memory.
   printf '{"label": "big", "values": [%s]}' "$(seq -s, 0 19999)" > "$out/big.json"
   local got
-  got=$(step "$sluice" fn run "$out/freestanding.wasm" --input "$out/big.json" 2>/dev/null) || return 1
+  echo "+ $sluice fn run $out/freestanding.wasm --input $out/big.json"
+  got=$("$sluice" fn run "$out/freestanding.wasm" --input "$out/big.json" 2>/dev/null) || return 1
   case $got in
     '{"label":"big","count":20000,"sum":199990000,"reversed":[19999,19998,'*) echo "ok a big input" ;;
     *) echo "FAIL a big input: got ${got:0:200}"; return 1 ;;

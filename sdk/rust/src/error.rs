@@ -17,12 +17,18 @@ pub struct Error {
 impl Error {
     /// An error with a message and no kind.
     pub fn new(message: impl Into<String>) -> Self {
-        Error { kind: None, message: message.into() }
+        Error {
+            kind: None,
+            message: message.into(),
+        }
     }
 
     /// An error with a machine-readable kind and a message.
     pub fn with_kind(kind: impl Into<String>, message: impl Into<String>) -> Self {
-        Error { kind: Some(kind.into()), message: message.into() }
+        Error {
+            kind: Some(kind.into()),
+            message: message.into(),
+        }
     }
 
     /// The kind, if the error has one.

@@ -10,7 +10,12 @@ mod imports {
     #[link(wasm_import_module = "sluice")]
     extern "C" {
         pub fn sluice_output(ptr: *const u8, len: usize);
-        pub fn sluice_error(kind_ptr: *const u8, kind_len: usize, msg_ptr: *const u8, msg_len: usize);
+        pub fn sluice_error(
+            kind_ptr: *const u8,
+            kind_len: usize,
+            msg_ptr: *const u8,
+            msg_len: usize,
+        );
         pub fn sluice_log(level: i32, ptr: *const u8, len: usize);
     }
 }
@@ -37,4 +42,6 @@ pub(crate) fn log(level: crate::Level, line: &str) {
 }
 
 #[cfg(not(target_arch = "wasm32"))]
-pub(crate) use crate::testing::{record_error as error, record_log as log, record_output as output};
+pub(crate) use crate::testing::{
+    record_error as error, record_log as log, record_output as output,
+};

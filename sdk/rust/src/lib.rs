@@ -1,4 +1,4 @@
-//! Write [Sluice](../../../README.md) data-processing functions in Rust.
+//! Write Sluice data-processing functions in Rust.
 //!
 //! A function turns one input document into one output document. Both are
 //! plain Rust types that serde can read and write; the SDK does the JSON and
@@ -129,7 +129,7 @@ macro_rules! register {
 
         ::std::thread_local! {
             static SLUICE_INSTANCE: $crate::private::Instance<$function> =
-                $crate::private::Instance::new();
+                ::std::default::Default::default();
         }
 
         /// ABI v1: builds the function from the configuration at `ptr`.

@@ -54,10 +54,23 @@ where
 {
     install_panic_hook();
     let output = serde_json::from_slice::<I>(input)
-        .map_err(|err| Box::new(Error::with_kind("invalid_input", format!("the input does not match the function's input type: {}", err))))
+        .map_err(|err| {
+            Box::new(Error::with_kind(
+                "invalid_input",
+                format!(
+                    "the input does not match the function's input type: {}",
+                    err
+                ),
+            ))
+        })
         .and_then(|input| function.execute(input))
         .and_then(|output| {
-            serde_json::to_vec(&*output).map_err(|err| Box::new(Error::with_kind("invalid_output", format!("the output cannot be written as JSON: {}", err))))
+            serde_json::to_vec(&*output).map_err(|err| {
+                Box::new(Error::with_kind(
+                    "invalid_output",
+                    format!("the output cannot be written as JSON: {}", err),
+                ))
+            })
         });
     report(output)
 }
@@ -82,12 +95,16 @@ pub struct Instance<T> {
     function: RefCell<Option<T>>,
 }
 
-impl<T> Instance<T> {
+impl<T> Default for Instance<T> {
     /// Not built yet.
-    pub const fn new() -> Self {
-        Instance { function: RefCell::new(None) }
+    fn default() -> Self {
+        Instance {
+            function: RefCell::new(None),
+        }
     }
+}
 
+impl<T> Instance<T> {
     /// `sluice_init`: reads the configuration and builds the function.
     pub fn init<'c, C, N>(&self, constructor: N, config: &'c [u8]) -> i32
     where
@@ -96,7 +113,15 @@ impl<T> Instance<T> {
     {
         install_panic_hook();
         let built = serde_json::from_slice::<C>(config)
-            .map_err(|err| Box::new(Error::with_kind("invalid_config", format!("the configuration does not match the function's config type: {}", err))))
+            .map_err(|err| {
+                Box::new(Error::with_kind(
+                    "invalid_config",
+                    format!(
+                        "the configuration does not match the function's config type: {}",
+                        err
+                    ),
+                ))
+            })
             .and_then(constructor);
         match built {
             Ok(function) => {
@@ -116,7 +141,10 @@ impl<T> Instance<T> {
     {
         match &*self.function.borrow() {
             Some(function) => execute(function, input),
-            None => report(Err(Box::new(Error::with_kind("not_initialized", "sluice_execute was called before a successful sluice_init")))),
+            None => report(Err(Box::new(Error::with_kind(
+                "not_initialized",
+                "sluice_execute was called before a successful sluice_init",
+            )))),
         }
     }
 }
@@ -127,6 +155,10 @@ fn install_panic_hook() {
     #[cfg(target_arch = "wasm32")]
     {
         static ONCE: std::sync::Once = std::sync::Once::new();
-        ONCE.call_once(|| std::panic::set_hook(Box::new(|info| crate::log(crate::Level::Error, &format!("panic: {}", info)))));
+        ONCE.call_once(|| {
+            std::panic::set_hook(Box::new(|info| {
+                crate::log(crate::Level::Error, &format!("panic: {}", info))
+            }))
+        });
     }
 }

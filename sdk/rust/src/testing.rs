@@ -33,7 +33,12 @@ pub(crate) fn record_output(doc: &[u8]) {
 }
 
 pub(crate) fn record_error(kind: &str, message: &str) {
-    RECORD.with(|record| record.borrow_mut().errors.push((kind.to_owned(), message.to_owned())));
+    RECORD.with(|record| {
+        record
+            .borrow_mut()
+            .errors
+            .push((kind.to_owned(), message.to_owned()))
+    });
 }
 
 pub(crate) fn record_log(level: Level, line: &str) {

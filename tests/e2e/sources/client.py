@@ -2,8 +2,9 @@
 """client.py: the clients and checks of tests/e2e/sources.sh, on loopback.
 
   client.py port                      print a free TCP+UDP port on 127.0.0.1
-  client.py wait-tcp PORT             wait until something listens on PORT
-  client.py wait-udp PORT             wait until a UDP socket is bound to PORT
+  client.py wait-tcp PORT PID         wait until something listens on PORT
+  client.py wait-udp PORT PID         wait until a UDP socket is bound to PORT
+                                      (giving up if process PID has ended)
   client.py tcp PORT [options]        send numbered lines over TCP:
       --clients C --lines N --prefix P   C clients at once, N lines each,
                                          "P-c-i" (c: client, i: line)
@@ -25,6 +26,7 @@ Everything goes to 127.0.0.1 only and stops by itself.
 """
 import collections
 import json
+import os
 import socket
 import sys
 import threading
@@ -57,8 +59,18 @@ def free_port():
     raise SystemExit("no free port")
 
 
-def wait_tcp(port):
+def alive(pid):
+    try:
+        os.kill(pid, 0)
+        return True
+    except ProcessLookupError:
+        return False
+
+
+def wait_tcp(port, pid):
     for _ in range(200):
+        if not alive(pid):
+            raise SystemExit("the server has ended")
         try:
             socket.create_connection((HOST, port), timeout=1).close()
             return
@@ -67,8 +79,10 @@ def wait_tcp(port):
     raise SystemExit("nothing listens on %d" % port)
 
 
-def wait_udp(port):
+def wait_udp(port, pid):
     for _ in range(200):
+        if not alive(pid):
+            raise SystemExit("the server has ended")
         u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         try:
             u.bind((HOST, port))
@@ -195,9 +209,9 @@ def main(argv):
     if cmd == "port":
         print(free_port())
     elif cmd == "wait-tcp":
-        wait_tcp(int(rest[0]))
+        wait_tcp(int(rest[0]), int(rest[1]))
     elif cmd == "wait-udp":
-        wait_udp(int(rest[0]))
+        wait_udp(int(rest[0]), int(rest[1]))
     elif cmd == "tcp":
         send_tcp(int(rest[0]), rest[1:])
     elif cmd == "udp":

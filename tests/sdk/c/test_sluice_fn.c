@@ -2,7 +2,7 @@
 ** test_sluice_fn.c: native tests of sdk/c/sluice_fn.h: the JSON reader and
 ** writer, the message formatter and the ABI glue (through stand-ins for the
 ** host imports). Prints one line per failed check and ends with
-** `sdk: N passed, M failed`.
+** `sluice_fn.h: N passed, M failed`.
 **
 **   clang-19 -std=c17 -Wall -Wextra -Werror -Isdk/c \
 **       -o test_sluice_fn tests/sdk/c/test_sluice_fn.c && ./test_sluice_fn
@@ -348,6 +348,6 @@ int main(void)
     test_reader();
     test_writer();
     test_format();
-    printf("sdk: %d passed, %d failed\n", passed, failed);
+    printf("sluice_fn.h: %d passed, %d failed\n", passed, failed);
     return failed != 0;
 }

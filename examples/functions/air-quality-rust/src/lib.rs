@@ -69,28 +69,47 @@ impl AnomalyDetection {
     /// Builds the detector from the node's configuration.
     pub fn new(config: Config) -> Result<Self, Box<Error>> {
         if !(config.threshold.is_finite() && config.threshold > 0.0) {
-            return Err(Box::new(Error::with_kind("invalid_config", "threshold must be a positive number")));
+            return Err(Box::new(Error::with_kind(
+                "invalid_config",
+                "threshold must be a positive number",
+            )));
         }
-        Ok(AnomalyDetection { threshold: config.threshold })
+        Ok(AnomalyDetection {
+            threshold: config.threshold,
+        })
     }
 }
 
 impl Function<'_, InputValue, OutputValue> for AnomalyDetection {
     fn execute(&self, input: InputValue) -> Result<Box<OutputValue>, Box<Error>> {
-        let InputValue { air_quality, timestamp } = input;
+        let InputValue {
+            air_quality,
+            timestamp,
+        } = input;
         if air_quality.len() != timestamp.len() {
             return Err(Box::new(Error::with_kind(
                 "invalid_input",
-                format!("air_quality has {} values but timestamp has {}", air_quality.len(), timestamp.len()),
+                format!(
+                    "air_quality has {} values but timestamp has {}",
+                    air_quality.len(),
+                    timestamp.len()
+                ),
             )));
         }
         if let Some(i) = air_quality.iter().position(|x| !x.is_finite()) {
-            return Err(Box::new(Error::with_kind("invalid_input", format!("air_quality[{}] is not a finite number", i))));
+            return Err(Box::new(Error::with_kind(
+                "invalid_input",
+                format!("air_quality[{}] is not a finite number", i),
+            )));
         }
         let is_anomaly = flag_anomalies(&air_quality, self.threshold);
         let count = is_anomaly.iter().filter(|&&a| a).count();
         debug!("{} of {} readings are anomalies", count, air_quality.len());
-        Ok(Box::new(OutputValue { air_quality, timestamp, is_anomaly }))
+        Ok(Box::new(OutputValue {
+            air_quality,
+            timestamp,
+            is_anomaly,
+        }))
     }
 }
 
@@ -149,6 +168,9 @@ mod tests {
 
     #[test]
     fn zero_mad_falls_back_to_mean_deviation() {
-        assert_eq!(flag_anomalies(&[4.0, 4.0, 4.0, 4.0, 9.0], 3.5), [false, false, false, false, true]);
+        assert_eq!(
+            flag_anomalies(&[4.0, 4.0, 4.0, 4.0, 9.0], 3.5),
+            [false, false, false, false, true]
+        );
     }
 }

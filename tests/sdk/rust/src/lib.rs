@@ -37,7 +37,10 @@ impl Function<'_, InputValue, OutputValue> for Mean {
         }
         info!("mean of {} values", input.values.len());
         let sum: f32 = input.values.iter().sum();
-        Ok(Box::new(OutputValue { mean: sum / input.values.len() as f32, count: input.values.len() }))
+        Ok(Box::new(OutputValue {
+            mean: sum / input.values.len() as f32,
+            count: input.values.len(),
+        }))
     }
 }
 

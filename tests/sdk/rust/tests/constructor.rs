@@ -24,9 +24,14 @@ struct Scale {
 impl Scale {
     fn new(config: Config) -> Result<Self, Box<Error>> {
         if config.factor == 0 {
-            return Err(Box::new(Error::with_kind("invalid_config", "factor must not be 0")));
+            return Err(Box::new(Error::with_kind(
+                "invalid_config",
+                "factor must not be 0",
+            )));
         }
-        Ok(Scale { factor: config.factor })
+        Ok(Scale {
+            factor: config.factor,
+        })
     }
 }
 
@@ -49,7 +54,9 @@ struct Value(i64);
 impl Serialize for Value {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         if self.0 < 0 {
-            return Err(serde::ser::Error::custom("negative values cannot be written"));
+            return Err(serde::ser::Error::custom(
+                "negative values cannot be written",
+            ));
         }
         serializer.serialize_i64(self.0)
     }
@@ -57,7 +64,10 @@ impl Serialize for Value {
 
 impl<'a> Function<'a, Input<'a>, Output> for Scale {
     fn execute(&self, input: Input<'a>) -> Result<Box<Output>, Box<Error>> {
-        Ok(Box::new(Output { name: input.name.to_owned(), value: Value(input.value * self.factor) }))
+        Ok(Box::new(Output {
+            name: input.name.to_owned(),
+            value: Value(input.value * self.factor),
+        }))
     }
 }
 
@@ -94,23 +104,37 @@ fn configuration_lifecycle() {
     assert_eq!(status, 1);
     let (kind, message) = only_error(&record);
     assert_eq!(kind, "invalid_config");
-    assert!(message.starts_with("the configuration does not match the function's config type: invalid type: string"));
+    assert!(message.starts_with(
+        "the configuration does not match the function's config type: invalid type: string"
+    ));
 
     let (status, record) = call(sluice_init, r#"{"factor": 0}"#);
-    assert_eq!((status, only_error(&record)), (1, ("invalid_config", "factor must not be 0")));
+    assert_eq!(
+        (status, only_error(&record)),
+        (1, ("invalid_config", "factor must not be 0"))
+    );
 
     assert_eq!(call(sluice_init, "{}"), (0, Record::default()));
     let (status, record) = call(sluice_execute, r#"{"name": "a", "value": 21}"#);
-    assert_eq!((status, record.outputs), (0, vec![br#"{"name":"a","value":42}"#.to_vec()]));
+    assert_eq!(
+        (status, record.outputs),
+        (0, vec![br#"{"name":"a","value":42}"#.to_vec()])
+    );
 
     assert_eq!(call(sluice_init, r#"{"factor": 3, "other": true}"#).0, 0);
     let (status, record) = call(sluice_execute, r#"{"name": "b", "value": 2}"#);
-    assert_eq!((status, record.outputs), (0, vec![br#"{"name":"b","value":6}"#.to_vec()]));
+    assert_eq!(
+        (status, record.outputs),
+        (0, vec![br#"{"name":"b","value":6}"#.to_vec()])
+    );
 
     let (status, record) = call(sluice_execute, r#"{"name": "c", "value": -1}"#);
     assert_eq!(status, 1);
     assert_eq!(
         only_error(&record),
-        ("invalid_output", "the output cannot be written as JSON: negative values cannot be written")
+        (
+            "invalid_output",
+            "the output cannot be written as JSON: negative values cannot be written"
+        )
     );
 }

@@ -46,7 +46,10 @@ fn output_and_log() {
     assert_eq!(status, 0);
     assert_eq!(record.outputs, vec![br#"{"mean":3.0,"count":3}"#.to_vec()]);
     assert!(record.errors.is_empty());
-    assert_eq!(record.logs, vec![(Level::Info, "mean of 3 values".to_owned())]);
+    assert_eq!(
+        record.logs,
+        vec![(Level::Info, "mean of 3 values".to_owned())]
+    );
 }
 
 #[test]
@@ -54,8 +57,14 @@ fn errors_of_the_function_keep_their_kind() {
     let (status, record) = call(r#"{"values": []}"#);
     assert_eq!((status, record.outputs.len()), (1, 0));
     assert_eq!(record.errors, errors("invalid_input", "no values"));
-    assert_eq!(call(r#"{"values": [], "fail": "busy"}"#).1.errors, errors("busy", "asked to fail"));
-    assert_eq!(call(r#"{"values": [], "fail": ""}"#).1.errors, errors("", "asked to fail"));
+    assert_eq!(
+        call(r#"{"values": [], "fail": "busy"}"#).1.errors,
+        errors("busy", "asked to fail")
+    );
+    assert_eq!(
+        call(r#"{"values": [], "fail": ""}"#).1.errors,
+        errors("", "asked to fail")
+    );
 }
 
 #[test]
@@ -66,16 +75,24 @@ fn bad_input_is_invalid_input() {
         assert!(record.outputs.is_empty());
         assert_eq!(record.errors.len(), 1);
         assert_eq!(record.errors[0].0, "invalid_input");
-        assert!(record.errors[0].1.starts_with("the input does not match the function's input type: "));
+        assert!(record.errors[0]
+            .1
+            .starts_with("the input does not match the function's input type: "));
     }
 }
 
 #[test]
 fn error_type() {
     let plain = Error::new("boom");
-    assert_eq!((plain.kind(), plain.message(), plain.to_string()), (None, "boom", "boom".to_owned()));
+    assert_eq!(
+        (plain.kind(), plain.message(), plain.to_string()),
+        (None, "boom", "boom".to_owned())
+    );
     let kinded = Error::with_kind("limit", "too big");
-    assert_eq!((kinded.kind(), kinded.to_string()), (Some("limit"), "limit: too big".to_owned()));
+    assert_eq!(
+        (kinded.kind(), kinded.to_string()),
+        (Some("limit"), "limit: too big".to_owned())
+    );
 
     // `?` turns a serde_json error into the Box<Error> of `execute`.
     fn parse(text: &str) -> Result<u32, Box<Error>> {
