@@ -68,7 +68,7 @@ check: deps
 	$(MAKE) e2e
 
 unit: $(UNIT_BIN)
-	@bash tests/run-unit.sh $(UNIT_BIN)
+	@bash tests/run-suites.sh unit $(UNIT_BIN)
 
 asan:
 	$(MAKE) B=build-asan OPT=-O1 \
@@ -77,8 +77,12 @@ asan:
 spec: $(B)/sluice
 	@bash tests/spec/run.sh $(B)/sluice
 
+# End-to-end suites: each drives the real binary.
+E2E_SUITES := wasm fn pipeline sources sinks registry
 e2e: $(B)/sluice
-	@bash tests/e2e/run.sh $(B)/sluice
+	@bash tests/run-suites.sh e2e \
+	  $(foreach s,$(E2E_SUITES),"bash tests/e2e/$(s).sh $(B)/sluice") \
+	  "bash examples/functions/build.sh $(B)/sluice"
 
 bench: deps $(B)/libsluice-wasm.a
 	@bash bench/run.sh $(B)/sluice

@@ -132,8 +132,11 @@ static size_t expand_var(const char *s, Text *out, const SlConf *at, SlDiag *d)
     return (size_t)(close - s) + 1;
 }
 
+/* On a problem the text stays as written, so that later checks do not
+** pile up more errors about the same value. */
 static char *interpolate(const char *raw, const SlConf *at, SlDiag *d)
 {
+    size_t problems = d->count;
     Text out = { 0 };
     text_add(&out, "", 0);
     for (const char *p = raw; *p;) {
@@ -150,7 +153,11 @@ static char *interpolate(const char *raw, const SlConf *at, SlDiag *d)
             p += n;
         }
     }
-    return out.buf;
+    if (d->count == problems) return out.buf;
+    free(out.buf);
+    char *copy = strdup(raw);
+    if (!copy) abort();
+    return copy;
 }
 
 /* ---- From libyaml's document to SlConf ------------------------------- */

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# tests/e2e/run.sh BINARY: end-to-end tests of `sluice wasm run` and
+# tests/e2e/wasm.sh BINARY: end-to-end tests of `sluice wasm run` and
 # `sluice wasm invoke`, through the real binary.
 #
 # The guests are built first, into build/e2e/: the C programs in
