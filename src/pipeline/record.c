@@ -1,10 +1,12 @@
 /*
 ** record.c: batches, their arenas, and the record and value operations of
-** record.h. The arena grows by blocks that double up to 1 MiB, so a batch
-** of a thousand small records costs a couple of mallocs.
+** record.h. Arena blocks are 64 KiB (below the size where malloc turns to
+** mmap, which would cost a system call and page faults per batch), and
+** freed blocks are kept in a small pool for the next batches.
 */
 #include "record.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,7 +17,13 @@ struct SlArenaBlock {
     _Alignas(8) char data[];
 };
 
-enum { FIRST_BLOCK = 16 * 1024, MAX_BLOCK = 1024 * 1024 };
+enum { BLOCK_SIZE = 64 * 1024 - 64, POOL_MAX = 64 };
+
+static struct {
+    pthread_mutex_t lock;
+    SlArenaBlock *blocks;
+    size_t count;
+} pool = { PTHREAD_MUTEX_INITIALIZER, NULL, 0 };
 
 static void *xmalloc(size_t n)
 {
@@ -27,18 +35,49 @@ static void *xmalloc(size_t n)
     return p;
 }
 
+static SlArenaBlock *block_new(size_t need)
+{
+    SlArenaBlock *blk = NULL;
+    if (need <= BLOCK_SIZE) {
+        pthread_mutex_lock(&pool.lock);
+        if ((blk = pool.blocks)) {
+            pool.blocks = blk->next;
+            pool.count--;
+        }
+        pthread_mutex_unlock(&pool.lock);
+        need = BLOCK_SIZE;
+    }
+    if (!blk) {
+        blk = xmalloc(sizeof *blk + need);
+        blk->size = need;
+    }
+    return blk;
+}
+
+static void block_free(SlArenaBlock *blk)
+{
+    if (blk->size == BLOCK_SIZE) {
+        pthread_mutex_lock(&pool.lock);
+        bool kept = pool.count < POOL_MAX;
+        if (kept) {
+            blk->next = pool.blocks;
+            pool.blocks = blk;
+            pool.count++;
+        }
+        pthread_mutex_unlock(&pool.lock);
+        if (kept) return;
+    }
+    free(blk);
+}
+
 static void arena_grow(SlArena *a, size_t need)
 {
-    size_t size = a->head ? a->head->size * 2 : FIRST_BLOCK;
-    if (size > MAX_BLOCK) size = MAX_BLOCK;
-    if (size < need) size = need;
-    SlArenaBlock *blk = xmalloc(sizeof *blk + size);
+    SlArenaBlock *blk = block_new(need);
     blk->next = a->head;
-    blk->size = size;
     a->head = blk;
     a->next = blk->data;
-    a->end = blk->data + size;
-    a->total += size;
+    a->end = blk->data + blk->size;
+    a->total += blk->size;
 }
 
 void *sl_alloc(SlBatch *b, size_t size)
@@ -74,7 +113,7 @@ void sl_batch_free(SlBatch *b)
     SlArenaBlock *blk = b->arena.head;
     while (blk) {
         SlArenaBlock *next = blk->next;
-        free(blk);
+        block_free(blk);
         blk = next;
     }
     free(b->records);
