@@ -76,6 +76,19 @@ static inline double f64_max(double a, double b)
     return a > b ? a : b;
 }
 
+/* Rounding a NaN must give a quiet NaN; the C library functions may be
+   expanded inline into code that returns a signalling NaN unchanged. */
+#define ROUNDING(name, type, fn)                                           \
+    static inline type name(type x) { return isnan(x) ? x + x : fn(x); }
+ROUNDING(f32_ceil, float, ceilf)
+ROUNDING(f32_floor, float, floorf)
+ROUNDING(f32_trunc, float, truncf)
+ROUNDING(f32_nearest, float, nearbyintf)
+ROUNDING(f64_ceil, double, ceil)
+ROUNDING(f64_floor, double, floor)
+ROUNDING(f64_trunc, double, trunc)
+ROUNDING(f64_nearest, double, nearbyint)
+
 static inline uint32_t rotl32(uint32_t x, uint32_t n)
 {
     n &= 31;
@@ -684,10 +697,10 @@ L_I64_REM_U: {
     UNOP(F64_NEG, U64(2) ^ 0x8000000000000000u)
     BINOP(F64_COPYSIGN, (U64(2) & 0x7fffffffffffffffu) |
                             (U64(3) & 0x8000000000000000u))
-    UNOP(F32_CEIL, slot_f32(ceilf(F32(2))))
-    UNOP(F32_FLOOR, slot_f32(floorf(F32(2))))
-    UNOP(F32_TRUNC, slot_f32(truncf(F32(2))))
-    UNOP(F32_NEAREST, slot_f32(nearbyintf(F32(2))))
+    UNOP(F32_CEIL, slot_f32(f32_ceil(F32(2))))
+    UNOP(F32_FLOOR, slot_f32(f32_floor(F32(2))))
+    UNOP(F32_TRUNC, slot_f32(f32_trunc(F32(2))))
+    UNOP(F32_NEAREST, slot_f32(f32_nearest(F32(2))))
     UNOP(F32_SQRT, slot_f32(sqrtf(F32(2))))
     BINOP(F32_ADD, slot_f32(F32(2) + F32(3)))
     BINOP(F32_SUB, slot_f32(F32(2) - F32(3)))
@@ -695,10 +708,10 @@ L_I64_REM_U: {
     BINOP(F32_DIV, slot_f32(F32(2) / F32(3)))
     BINOP(F32_MIN, slot_f32(f32_min(F32(2), F32(3))))
     BINOP(F32_MAX, slot_f32(f32_max(F32(2), F32(3))))
-    UNOP(F64_CEIL, slot_f64(ceil(F64(2))))
-    UNOP(F64_FLOOR, slot_f64(floor(F64(2))))
-    UNOP(F64_TRUNC, slot_f64(trunc(F64(2))))
-    UNOP(F64_NEAREST, slot_f64(nearbyint(F64(2))))
+    UNOP(F64_CEIL, slot_f64(f64_ceil(F64(2))))
+    UNOP(F64_FLOOR, slot_f64(f64_floor(F64(2))))
+    UNOP(F64_TRUNC, slot_f64(f64_trunc(F64(2))))
+    UNOP(F64_NEAREST, slot_f64(f64_nearest(F64(2))))
     UNOP(F64_SQRT, slot_f64(sqrt(F64(2))))
     BINOP(F64_ADD, slot_f64(F64(2) + F64(3)))
     BINOP(F64_SUB, slot_f64(F64(2) - F64(3)))

@@ -39,10 +39,10 @@
 **
 **   SLUICE_FUNCTION(execute, init)       // or SLUICE_FUNCTION(execute)
 **
-** Build, with wasi-libc (recommended):
+** Build, with wasi-libc:
 **   clang-19 --target=wasm32-wasi --sysroot=/usr -O2 -mexec-model=reactor \
 **       -o fn.wasm fn.c
-** or without any libc (freestanding; see "Numbers" below):
+** or without any libc (a module of a few tens of KiB, with no WASI import):
 **   clang-19 --target=wasm32 -O2 -ffreestanding -nostdlib -mbulk-memory \
 **       -Wl,--no-entry -o fn.wasm fn.c
 **
@@ -84,8 +84,7 @@
 **   machine-readable word ("" for none). sl_log(level, format, ...) and the
 **   sl_debug/sl_info/sl_warn/sl_error macros send a log line to the host.
 **   Formats are a printf subset that needs no libc: %s %.*s %c %d %i %u
-**   %ld %lu %lld %llu %zu %zd %g (as sl_write_number; without libc, integers
-**   only) %%. Messages longer
+**   %ld %lu %lld %llu %zu %zd %g (as sl_write_number) %%. Messages longer
 **   than 1023 bytes are cut and end with "...".
 **
 ** Memory
@@ -93,13 +92,12 @@
 **   or natively, and without libc a small allocator of power-of-two blocks,
 **   with a free list per size, over memory.grow. Blocks are 8-byte aligned.
 **
-** Numbers without libc
-**   Decimal text <-> double conversion exactly right is libc's job (strtod,
-**   snprintf). Without libc (SLUICE_FN_LIBC 0) the SDK converts exactly
-**   only integers: reading a number with a fraction or an exponent, or an
-**   integer beyond 2^64, fails with a clear "invalid_input" error, and
-**   writing a number that is not an integer of magnitude below 2^63 puts
-**   the writer in error. Build with wasi-libc for decimals.
+** Numbers
+**   Reading rounds to the nearest double (ties to even), like strtod;
+**   writing is as described above, in printf's %g form. With libc these are
+**   strtod and snprintf; without libc the SDK's own exact conversion (with
+**   big integers when double arithmetic is not exact): both builds read and
+**   write the same numbers.
 **
 ** Configuration macros (define before including)
 **   SLUICE_FN_LIBC  1: use the C library (malloc, strtod, snprintf);
@@ -275,11 +273,362 @@ static inline char *sl__format_int(char *buf, long long v)
     return p;
 }
 
+/* ---- Exact number conversion (builds without libc) ------------------------ */
+
+/* Without libc, decimal text and binary floating point are converted here,
+   exactly: in double or float arithmetic when that is exact (few digits,
+   small exponents), else with big integers. Both directions round to
+   nearest, ties to even, as strtod and printf do. */
+
+enum {
+    SL__BIG_WORDS = 160,  /* 5120 bits; the conversions below need < 3800 */
+    SL__MAX_DIGITS = 780  /* significant digits kept when reading: more than
+                             any halfway point between two doubles has */
+};
+
+typedef struct sl__big {
+    uint32_t w[SL__BIG_WORDS]; /* little-endian */
+    int n;                     /* words in use; w[n - 1] != 0 */
+} sl__big;
+
+static inline void sl__big_set(sl__big *b, uint64_t v)
+{
+    b->n = 0;
+    for (; v; v >>= 32) b->w[b->n++] = (uint32_t)v;
+}
+
+/* b = b * m + a. */
+static inline void sl__big_muladd(sl__big *b, uint32_t m, uint32_t a)
+{
+    uint64_t carry = a;
+    for (int i = 0; i < b->n; i++) {
+        uint64_t t = (uint64_t)b->w[i] * m + carry;
+        b->w[i] = (uint32_t)t;
+        carry = t >> 32;
+    }
+    if (carry) {
+        if (b->n == SL__BIG_WORDS) __builtin_trap(); /* unreachable: see the sizes above */
+        b->w[b->n++] = (uint32_t)carry;
+    }
+}
+
+/* b = b * 10^k, k >= 0. */
+static inline void sl__big_pow10(sl__big *b, int k)
+{
+    static const uint32_t small[9] = { 1, 10, 100, 1000, 10000, 100000, 1000000, 10000000, 100000000 };
+    for (; k >= 9; k -= 9) sl__big_muladd(b, 1000000000u, 0);
+    sl__big_muladd(b, small[k], 0);
+}
+
+/* b = b * 2^bits, bits >= 0. */
+static inline void sl__big_shl(sl__big *b, int bits)
+{
+    if (b->n == 0) return;
+    int words = bits / 32, r = bits % 32, n = b->n + words + 1;
+    if (n > SL__BIG_WORDS) __builtin_trap(); /* unreachable: see the sizes above */
+    for (int i = n - 1; i >= words; i--) {
+        int s = i - words;
+        uint32_t hi = s < b->n ? b->w[s] : 0, lo = s > 0 ? b->w[s - 1] : 0;
+        b->w[i] = r ? hi << r | lo >> (32 - r) : hi;
+    }
+    for (int i = 0; i < words; i++) b->w[i] = 0;
+    b->n = n;
+    while (b->n && !b->w[b->n - 1]) b->n--;
+}
+
+static inline void sl__big_shr1(sl__big *b)
+{
+    for (int i = 0; i < b->n; i++)
+        b->w[i] = b->w[i] >> 1 | (i + 1 < b->n ? b->w[i + 1] << 31 : 0);
+    if (b->n && !b->w[b->n - 1]) b->n--;
+}
+
+static inline int sl__big_cmp(const sl__big *a, const sl__big *b)
+{
+    if (a->n != b->n) return a->n < b->n ? -1 : 1;
+    for (int i = a->n - 1; i >= 0; i--)
+        if (a->w[i] != b->w[i]) return a->w[i] < b->w[i] ? -1 : 1;
+    return 0;
+}
+
+/* a = a - b, a >= b. */
+static inline void sl__big_sub(sl__big *a, const sl__big *b)
+{
+    uint64_t borrow = 0;
+    for (int i = 0; i < a->n; i++) {
+        uint64_t t = (uint64_t)a->w[i] - (i < b->n ? b->w[i] : 0) - borrow;
+        a->w[i] = (uint32_t)t;
+        borrow = t >> 63;
+    }
+    while (a->n && !a->w[a->n - 1]) a->n--;
+}
+
+/* The number of significant bits. */
+static inline int sl__big_bits(const sl__big *b)
+{
+    return b->n ? 32 * b->n - __builtin_clz(b->w[b->n - 1]) : 0;
+}
+
+/* num / den for a quotient below 2^(bits + 1); num becomes the remainder. */
+static inline uint64_t sl__big_div(sl__big *num, const sl__big *den, int bits)
+{
+    sl__big d = *den;
+    sl__big_shl(&d, bits);
+    uint64_t q = 0;
+    for (int i = bits; i >= 0; i--) {
+        if (sl__big_cmp(num, &d) >= 0) {
+            sl__big_sub(num, &d);
+            q |= (uint64_t)1 << i;
+        }
+        sl__big_shr1(&d);
+    }
+    return q;
+}
+
+static inline uint64_t sl__pow10(int i)
+{
+    static const uint64_t p[18] = {
+        1, 10, 100, 1000, 10000, 100000, 1000000, 10000000, 100000000, 1000000000,
+        10000000000, 100000000000, 1000000000000, 10000000000000, 100000000000000,
+        1000000000000000, 10000000000000000, 100000000000000000,
+    };
+    return p[i];
+}
+
+typedef union sl__bits64 { double d; uint64_t u; } sl__bits64;
+typedef union sl__bits32 { float f; uint32_t u; } sl__bits32;
+
+/* Rounds the JSON number s[0..len) (checked by the grammar) to the nearest
+   double, or float when single, ties to even, and sets *bits to its IEEE 754
+   encoding. Returns false when it is beyond the range of that format. */
+static inline bool sl__decimal_to_binary(const char *s, size_t len, bool single, uint64_t *bits)
+{
+    static const double exact[23] = { 1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11,
+                                      1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22 };
+    const int mant = single ? 24 : 53, bias = single ? 127 : 1023;
+    const char *p = s, *end = s + len;
+    uint64_t sign = p < end && *p == '-' ? (uint64_t)1 << (single ? 31 : 63) : 0;
+    p += sign != 0;
+    /* The value is digits * 10^exp10, digits being the significant digits:
+       in small up to 19 of them, then in big. */
+    uint64_t small = 0;
+    sl__big num;
+    int ndigits = 0;
+    long exp10 = 0;
+    bool seen = false, fraction = false, sticky = false;
+    for (; p < end && ((*p >= '0' && *p <= '9') || *p == '.'); p++) {
+        if (*p == '.') {
+            fraction = true;
+            continue;
+        }
+        unsigned d = (unsigned)(*p - '0');
+        if (!seen && d == 0) {
+            exp10 -= fraction;
+            continue;
+        }
+        seen = true;
+        if (ndigits == SL__MAX_DIGITS) {
+            sticky |= d != 0;
+            exp10 += !fraction;
+            continue;
+        }
+        if (ndigits == 19) sl__big_set(&num, small);
+        if (ndigits >= 19) sl__big_muladd(&num, 10, d);
+        else small = small * 10 + d;
+        ndigits++;
+        exp10 -= fraction;
+    }
+    if (p < end && (*p == 'e' || *p == 'E')) {
+        p++;
+        bool negative = p < end && *p == '-';
+        if (p < end && (*p == '-' || *p == '+')) p++;
+        long e = 0;
+        for (; p < end; p++)
+            if (e < 100000) e = e * 10 + (*p - '0');
+        exp10 += negative ? -e : e;
+    }
+    if (!seen) {
+        *bits = sign;
+        return true;
+    }
+    if (sticky) { /* digits beyond the kept ones: only their presence matters */
+        sl__big_muladd(&num, 10, 1);
+        ndigits++;
+        exp10--;
+    }
+    long magnitude = ndigits + exp10; /* 10^(magnitude - 1) <= value < 10^magnitude */
+    if (magnitude > 310) return false;
+    if (magnitude < -325) {
+        *bits = sign;
+        return true;
+    }
+    /* Exact in floating point: the digits and the power of ten are exact, and
+       one operation rounds correctly. */
+    if (!single && ndigits <= 15 && exp10 >= -22 && exp10 <= 22) {
+        sl__bits64 v = { exp10 < 0 ? (double)small / exact[-exp10] : (double)small * exact[exp10] };
+        *bits = v.u | sign;
+        return true;
+    }
+    if (single && ndigits <= 7 && exp10 >= -10 && exp10 <= 10) {
+        float x = (float)small, scale = (float)exact[exp10 < 0 ? -exp10 : exp10];
+        sl__bits32 v = { exp10 < 0 ? x / scale : x * scale };
+        *bits = v.u | sign;
+        return true;
+    }
+    /* q = floor(value * 2^shift) with mant bits (fewer for subnormals), the
+       rest rounding it. */
+    if (ndigits <= 19) sl__big_set(&num, small);
+    sl__big den, n, d;
+    sl__big_set(&den, 1);
+    if (exp10 >= 0) sl__big_pow10(&num, (int)exp10);
+    else sl__big_pow10(&den, (int)-exp10);
+    int min_exponent = bias + mant - 2; /* 2^-min_exponent: the smallest subnormal */
+    int shift = mant - (sl__big_bits(&num) - sl__big_bits(&den));
+    if (shift > min_exponent) shift = min_exponent;
+    uint64_t q;
+    for (;;) {
+        n = num;
+        d = den;
+        if (shift >= 0) sl__big_shl(&n, shift);
+        else sl__big_shl(&d, -shift);
+        q = sl__big_div(&n, &d, mant + 1);
+        if (q < (uint64_t)1 << mant) break;
+        shift--;
+    }
+    sl__big_shl(&n, 1);
+    int half = sl__big_cmp(&n, &d);
+    if (half > 0 || (half == 0 && (q & 1))) q++;
+    if (q == (uint64_t)1 << mant) {
+        q >>= 1;
+        shift--;
+    }
+    uint64_t hidden = (uint64_t)1 << (mant - 1);
+    if (q < hidden) { /* subnormal */
+        *bits = sign | q;
+        return true;
+    }
+    long biased = (mant - 1) - shift + bias;
+    if (biased > 2 * bias) return false;
+    *bits = sign | (uint64_t)biased << (mant - 1) | (q - hidden);
+    return true;
+}
+
+/* The p (<= 17) significant digits of v (finite, > 0), rounded to nearest,
+   ties to even: returns N, 10^(p-1) <= N < 10^p, and sets *k so that
+   v ~ N * 10^(*k - p + 1). */
+static inline uint64_t sl__digits(double v, int p, int *k)
+{
+    sl__bits64 b = { v };
+    int biased = (int)(b.u >> 52 & 0x7FF), e = biased ? biased - 1075 : -1074;
+    uint64_t m = (b.u & (((uint64_t)1 << 52) - 1)) | (uint64_t)(biased != 0) << 52;
+    int b2 = 63 - __builtin_clzll(m) + e; /* 2^b2 <= v < 2^(b2 + 1) */
+    /* log10(2) ~ 78913 / 2^18, floored: at most one off */
+    *k = b2 >= 0 ? b2 * 78913 / 262144 : -((-b2 * 78913 + 262143) / 262144);
+    for (;;) {
+        sl__big num, den;
+        sl__big_set(&num, m);
+        sl__big_set(&den, 1);
+        if (e >= 0) sl__big_shl(&num, e);
+        else sl__big_shl(&den, -e);
+        int t = p - 1 - *k;
+        if (t >= 0) sl__big_pow10(&num, t);
+        else sl__big_pow10(&den, -t);
+        uint64_t n = sl__big_div(&num, &den, 60);
+        if (n >= sl__pow10(p)) {
+            ++*k;
+            continue;
+        }
+        if (n < sl__pow10(p - 1)) {
+            --*k;
+            continue;
+        }
+        sl__big_shl(&num, 1);
+        int half = sl__big_cmp(&num, &den);
+        if (half > 0 || (half == 0 && (n & 1))) n++;
+        if (n == sl__pow10(p)) {
+            n = sl__pow10(p - 1);
+            ++*k;
+        }
+        return n;
+    }
+}
+
+/* Writes the p digits of n with the exponent k as printf's %.{p}g does
+   (trailing zeros dropped); returns the length (at most 25). */
+static inline size_t sl__write_decimal(char *out, uint64_t n, int p, int k)
+{
+    char digits[17];
+    for (int i = p - 1; i >= 0; i--, n /= 10) digits[i] = (char)('0' + n % 10);
+    int nd = p;
+    while (nd > 1 && digits[nd - 1] == '0') nd--;
+    size_t len = 0;
+    if (k < -4 || k >= p) {
+        out[len++] = digits[0];
+        if (nd > 1) out[len++] = '.';
+        for (int i = 1; i < nd; i++) out[len++] = digits[i];
+        out[len++] = 'e';
+        out[len++] = k < 0 ? '-' : '+';
+        int x = k < 0 ? -k : k;
+        if (x >= 100) out[len++] = (char)('0' + x / 100);
+        out[len++] = (char)('0' + x / 10 % 10);
+        out[len++] = (char)('0' + x % 10);
+    } else if (k >= 0) {
+        for (int i = 0; i <= k; i++) out[len++] = i < nd ? digits[i] : '0';
+        if (nd > k + 1) out[len++] = '.';
+        for (int i = k + 1; i < nd; i++) out[len++] = digits[i];
+    } else {
+        out[len++] = '0';
+        out[len++] = '.';
+        for (int i = 0; i < -k - 1; i++) out[len++] = '0';
+        for (int i = 0; i < nd; i++) out[len++] = digits[i];
+    }
+    return len;
+}
+
+/* Formats v (finite) into buf[32] as sl__format_number does with libc: the
+   fewest significant digits, from 15 (6 when single) up to 17 (9), that read
+   back as v, written as by printf("%.*g"). Returns the length. */
+static inline size_t sl__format_exact(char *buf, double v, bool single)
+{
+    sl__bits64 b = { v };
+    size_t len = 0;
+    if (b.u >> 63) {
+        buf[len++] = '-';
+        v = -v;
+    }
+    if (v == 0) {
+        buf[len++] = '0';
+        return len;
+    }
+    sl__bits32 f = { (float)v };
+    sl__bits64 d = { v };
+    uint64_t target = single ? f.u : d.u;
+    int lo = single ? 6 : 15, hi = single ? 9 : 17, k;
+    uint64_t all = sl__digits(v, hi, &k);
+    for (int p = lo;; p++) {
+        /* Rounding the hi digits again gives the p digits, but for a tie,
+           which the digits dropped by the first rounding may decide. */
+        int kp = k;
+        uint64_t n = all;
+        if (p < hi) {
+            uint64_t unit = sl__pow10(hi - p), rest = all % unit;
+            n = all / unit;
+            if (rest * 2 == unit) n = sl__digits(v, p, &kp);
+            else if (rest * 2 > unit && ++n == sl__pow10(p)) {
+                n = sl__pow10(p - 1);
+                kp++;
+            }
+        }
+        size_t n_len = sl__write_decimal(buf + len, n, p, kp);
+        uint64_t back;
+        if (p == hi || (sl__decimal_to_binary(buf + len, n_len, single, &back) && back == target))
+            return len + n_len;
+    }
+}
+
 /* Formats v into buf[32] with the fewest significant digits, from 15 (6
    when single) up to 17 (9), that read back as v (as a float when single,
-   else as a double); returns the length, or 0 when v
-   cannot be written as JSON (not finite; without libc: not an integer below
-   2^63 in magnitude). */
+   else as a double); returns the length, or 0 when v is not finite. */
 static inline size_t sl__format_number(char *buf, double v, bool single)
 {
     if (v != v || v - v != 0) return 0; /* NaN, or infinite */
@@ -291,14 +640,7 @@ static inline size_t sl__format_number(char *buf, double v, bool single)
     }
     return (size_t)len;
 #else
-    (void)single;
-    if (v <= -9223372036854775808.0 || v >= 9223372036854775808.0 || (double)(long long)v != v)
-        return 0;
-    char digits[32];
-    char *start = sl__format_int(digits, (long long)v);
-    size_t len = (size_t)(digits + 32 - start);
-    SL__COPY(buf, start, len);
-    return len;
+    return sl__format_exact(buf, v, single);
 #endif
 }
 
@@ -372,8 +714,7 @@ static inline void sl__vformat(sl__text *t, const char *fmt, va_list ap)
             size_t n = sl__format_number(num, v, false);
             if (n) sl__text_add(t, num, n);
             else if (v != v) sl__text_add(t, "nan", 3);
-            else if (v - v != 0) sl__text_add(t, v < 0 ? "-inf" : "inf", v < 0 ? 4 : 3);
-            else sl__text_add(t, "(number)", 8);
+            else sl__text_add(t, v < 0 ? "-inf" : "inf", v < 0 ? 4 : 3);
             break;
         }
         case '%':
@@ -652,18 +993,15 @@ static inline bool sl__string(sl__parser *ps, const char **out, size_t *len)
 static inline bool sl__number(sl__parser *ps, sl_json *node)
 {
     const unsigned char *begin = ps->p, *p = ps->p, *end = ps->end;
-    bool integer = true;
     if (p < end && *p == '-') p++;
     if (p < end && *p == '0') p++;
     else if (p < end && *p >= '1' && *p <= '9') while (p < end && *p >= '0' && *p <= '9') p++;
     else return sl__parse_error(ps, "invalid number");
     if (p < end && *p == '.') {
-        integer = false;
         if (++p >= end || *p < '0' || *p > '9') { ps->p = p; return sl__parse_error(ps, "digit expected after the decimal point"); }
         while (p < end && *p >= '0' && *p <= '9') p++;
     }
     if (p < end && (*p == 'e' || *p == 'E')) {
-        integer = false;
         p++;
         if (p < end && (*p == '+' || *p == '-')) p++;
         if (p >= end || *p < '0' || *p > '9') { ps->p = p; return sl__parse_error(ps, "digit expected in the exponent"); }
@@ -673,7 +1011,6 @@ static inline bool sl__number(sl__parser *ps, sl_json *node)
     node->string = (const char *)begin;
     node->len = (size_t)(p - begin);
 #if SLUICE_FN_LIBC
-    (void)integer;
     char small[64];
     char *text = node->len < sizeof small ? small : sl__doc_alloc(ps->doc, node->len + 1);
     if (!text) return sl__parse_error(ps, "out of memory");
@@ -682,13 +1019,10 @@ static inline bool sl__number(sl__parser *ps, sl_json *node)
     node->number = strtod(text, NULL);
     if (node->number - node->number != 0) return sl__parse_error(ps, "number out of the range of a double");
 #else
-    if (!integer) return sl__parse_error(ps, "decimal numbers need wasi-libc (this module was built without libc)");
-    unsigned long long v = 0;
-    for (const unsigned char *d = begin + (*begin == '-'); d < p; d++) {
-        if (v > (~0ull - (unsigned)(*d - '0')) / 10) return sl__parse_error(ps, "integer beyond 2^64 (this module was built without libc)");
-        v = v * 10 + (unsigned)(*d - '0');
-    }
-    node->number = *begin == '-' ? -(double)v : (double)v;
+    sl__bits64 v;
+    if (!sl__decimal_to_binary(node->string, node->len, false, &v.u))
+        return sl__parse_error(ps, "number out of the range of a double");
+    node->number = v.d;
 #endif
     ps->p = p;
     return true;
@@ -992,8 +1326,7 @@ static inline void sl__write_number(sl_writer *w, double v, bool single)
     char buf[32];
     size_t n = sl__format_number(buf, v, single);
     if (!n) {
-        sl__writer_fail(w, v != v || v - v != 0 ? "a number that is not finite (JSON has no NaN or infinity)"
-                                                : "a decimal number (this module was built without libc)");
+        sl__writer_fail(w, "a number that is not finite (JSON has no NaN or infinity)");
         return;
     }
     sl__scalar(w, buf, n);

@@ -244,9 +244,14 @@ static enum MHD_Result dispatch(struct MHD_Connection *c, const ServerConfig *cf
 
 /* ---- libmicrohttpd callbacks ------------------------------------------- */
 
+/* Appends a piece of the body; past max, it notes that the upload is too
+   large and drops the rest. False only when out of memory. */
 static bool buffer_upload(Request *req, const char *data, size_t n, size_t max)
 {
-    if (req->too_large || n > max - req->len) return req->too_large = true, true;
+    if (req->too_large || n > max - req->len) {
+        req->too_large = true;
+        return true;
+    }
     if (req->cap - req->len < n) {
         size_t cap = req->cap ? req->cap : 1 << 16;
         while (cap - req->len < n) cap *= 2;

@@ -38,7 +38,7 @@
 #include <time.h>
 #include <unistd.h>
 
-enum { IDLE_TIMEOUT_S = 30, STOP_CHECK_MS = 100 };
+enum { IDLE_TIMEOUT_S = 30 };
 
 typedef enum Format { FORMAT_AUTO, FORMAT_NDJSON, FORMAT_CSV, FORMAT_UNKNOWN } Format;
 
@@ -319,8 +319,7 @@ static Request *new_request(Http *h, struct MHD_Connection *conn, Format format)
     const union MHD_ConnectionInfo *info =
         MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
     size_t len = info ? sl_net_peer_name(info->client_addr, r->delivery.peer) : 0;
-    r->out.peer = r->delivery.peer;
-    r->out.peer_len = len;
+    sl_netout_from(&r->out, r->delivery.peer, len, sl_net_now());
     return r;
 }
 
@@ -519,14 +518,11 @@ static void deliver(SlCtx *ctx, SlBatch **batches, size_t n, SlBatch *rejects,
     for (size_t i = 0; i < n; i++) sl_emit(ctx, batches[i]);
 }
 
-/* Under the lock: the next delivery, moved out of the queue and marked
-** taken; NULL once stopping with nothing queued. */
-static bool take_next(SlCtx *ctx, Http *h, Delivery *into)
+/* Under the lock: moves the next delivery out of the queue, marked taken;
+** false once stopping with nothing queued. stop() wakes it. */
+static bool take_next(Http *h, Delivery *into)
 {
-    while (!h->head && !h->stopping) {
-        wait_until_ms(h, monotonic_ms() + STOP_CHECK_MS);
-        if (sl_stopping(ctx)) h->stopping = true;
-    }
+    while (!h->head && !h->stopping) pthread_cond_wait(&h->changed, &h->lock);
     Delivery *d = h->head;
     if (!d) return false;
     unqueue(h, d);
@@ -545,7 +541,7 @@ static void run(SlCtx *ctx)
     Http *h = sl_state(ctx);
     Delivery d;
     pthread_mutex_lock(&h->lock);
-    while (take_next(ctx, h, &d)) {
+    while (take_next(h, &d)) {
         pthread_mutex_unlock(&h->lock);
         deliver(ctx, d.batches, d.nbatches, d.rejects, d.peer, d.bytes);
         free(d.batches);

@@ -64,7 +64,9 @@ void sl_netout_init(SlNetOut *o, SlCtx *ctx, size_t max_line)
 
 void sl_netout_from(SlNetOut *o, const char *peer, size_t peer_len, int64_t ns)
 {
-    if (o->peer != peer || o->peer_len != peer_len) o->batch_peer = NULL;
+    /* Compared by content: a caller may reuse one buffer for every sender. */
+    if (o->batch_peer && (o->peer_len != peer_len || memcmp(o->batch_peer, peer, peer_len)))
+        o->batch_peer = NULL;
     o->peer = peer;
     o->peer_len = peer_len;
     o->received_ns = ns;

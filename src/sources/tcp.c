@@ -28,6 +28,7 @@ enum {
     READ_BYTES = 64 * 1024,
     DRAIN_QUIET_MS = 100,   /* at stop: clients quiet this long are done */
     DRAIN_MAX_MS = 5000,    /* at stop: a client still sending is cut off */
+    ACCEPT_RETRY_MS = 100,  /* out of file descriptors: wait for some to free */
     WAKE = 0, LISTENER = 1, FIRST_CLIENT = 2,   /* slots in the poll set */
 };
 
@@ -44,7 +45,7 @@ typedef struct Tcp {
     struct pollfd *polled;          /* wake, listener, then one per client */
     Client *clients;                /* clients[i] is polled[FIRST_CLIENT + i] */
     size_t nclients;
-    bool refusing;                  /* logged that max_connections is reached */
+    bool refusing;                  /* logged that no client can be added */
     char *buf;
     SlNetOut out;
 } Tcp;
@@ -116,12 +117,14 @@ static void accept_clients(SlCtx *ctx, Tcp *t)
         struct sockaddr_storage sa;
         socklen_t len = sizeof sa;
         int fd = accept(t->polled[LISTENER].fd, (struct sockaddr *)&sa, &len);
-        if (fd < 0) {
-            if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR &&
-                errno != ECONNABORTED)
-                sl_log(ctx, "accept: %s", strerror(errno));
-            return;
+        if (fd < 0 && (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
+                       errno == ENOMEM)) {
+            if (!t->refusing) sl_log(ctx, "cannot accept connections: %s", strerror(errno));
+            t->refusing = true;
+            /* The listener stays readable: pause rather than spin. */
+            poll(NULL, 0, ACCEPT_RETRY_MS);
         }
+        if (fd < 0) return;
         add_client(ctx, t, fd, (struct sockaddr *)&sa);
     }
 }
@@ -200,6 +203,8 @@ static void run(SlCtx *ctx)
         if (t->polled[LISTENER].revents) accept_clients(ctx, t);
         read_ready_clients(ctx, t);
     }
+    /* Connections the kernel has completed have sent data that counts. */
+    accept_clients(ctx, t);
     close(t->polled[LISTENER].fd);
     t->polled[LISTENER].fd = -1;
     drain_clients(ctx, t);

@@ -560,6 +560,25 @@ case_crash_recovery() {
     verdict "a server killed during an upload leaves nothing visible; leftovers are cleaned"
 }
 
+case_private_reads() {
+    stop_server
+    start_server --max-upload 2097152 --private-reads
+    http GET /artifacts
+    want_code 401
+    http GET /artifacts/length/1.0.0/download -H "Authorization: Bearer wrong"
+    want_code 403
+    run "$SLUICE" artifact pull length@1.0.0 --registry "$URL" -o "$WORK/private.tar.gz"
+    want_status 1
+    want_in stderr 'HTTP 401'
+    run "$SLUICE" artifact pull length@1.0.0 --registry "$URL" --token "$TOKEN" -o "$WORK/private.tar.gz"
+    want_status 0
+    run "$SLUICE" artifact resolve other-fn@0.1.0 --cache "$WORK/cache4" --registry "$URL" --token "$TOKEN"
+    want_status 0
+    stop_server
+    start_server --max-upload 2097152
+    verdict "--private-reads: reading needs a token too (pull and resolve send it)"
+}
+
 case_usage() {
     run "$SLUICE" registry serve --help
     want_status 0
@@ -598,7 +617,7 @@ TOKEN=$("$SLUICE" registry token add ci --data "$DATA" 2>/dev/null)
 start_server --max-upload 2097152
 for c in package package_errors push_pull list_show republish auth too_large \
          bad_names bad_archives bad_modules yank concurrent signatures resolve \
-         cache_tamper offline crash_recovery usage; do
+         cache_tamper offline crash_recovery private_reads usage; do
     "case_$c"
 done
 echo "registry: $passed passed, $failed failed"

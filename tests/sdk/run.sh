@@ -50,7 +50,7 @@ suite() {
 
 c_native() {
   step "$clang" -std=c17 -Wall -Wextra -Werror -g -fsanitize=address,undefined \
-    -fno-sanitize-recover=all -I"$root/sdk/c" -o "$out/test_sluice_fn" "$here/c/test_sluice_fn.c" &&
+    -fno-sanitize-recover=all -I"$root/sdk/c" -o "$out/test_sluice_fn" "$here/c/test_sluice_fn.c" -lm &&
     step "$out/test_sluice_fn"
 }
 

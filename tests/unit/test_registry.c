@@ -255,7 +255,8 @@ TEST(reader_defences)
     CHECK(strstr(read_error("manifest.yaml", AE_IFREG, "x"), "appears twice"));
     CHECK(strstr(read_error("other.wasm", AE_IFREG, "x"), "lacks the entry module"));
     CHECK(strstr(read_error("signature", AE_IFREG, "nonsense"), "lacks the entry module"));
-    CHECK(strstr(read_error("demo.wasm", AE_IFREG, "\1"), "") && !*read_error("demo.wasm", AE_IFREG, "\1"));
+    /* Reading checks the format; judging the module is artifact_check_module's. */
+    CHECK(!*read_error("demo.wasm", AE_IFREG, "\1"));
     uint8_t junk[64] = { 0x1f, 0x8b, 8 };
     CHECK(!artifact_read(junk, sizeof junk, 1 << 20, err, sizeof err));
     CHECK(strstr(err, "corrupt archive") != NULL);

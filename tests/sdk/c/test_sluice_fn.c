@@ -1,15 +1,18 @@
 /*
 ** test_sluice_fn.c: native tests of sdk/c/sluice_fn.h: the JSON reader and
-** writer, the message formatter and the ABI glue (through stand-ins for the
-** host imports). Prints one line per failed check and ends with
+** writer, the message formatter, the ABI glue (through stand-ins for the
+** host imports) and the exact number conversion of builds without libc
+** (against this libc's). Prints one line per failed check and ends with
 ** `sluice_fn.h: N passed, M failed`.
 **
 **   clang-19 -std=c17 -Wall -Wextra -Werror -Isdk/c \
-**       -o test_sluice_fn tests/sdk/c/test_sluice_fn.c && ./test_sluice_fn
+**       -o test_sluice_fn tests/sdk/c/test_sluice_fn.c -lm && ./test_sluice_fn
 */
 #include "sluice_fn.h"
 
+#include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static int passed, failed;
@@ -342,12 +345,116 @@ static void test_format(void)
     CHECK(host_level == SL_LOG_DEBUG && !strcmp(host_log, "nan -inf"));
 }
 
+/* ---- Numbers without libc --------------------------------------------------- */
+
+/* The exact conversions that builds without libc use must agree with libc
+   (strtod, strtof, snprintf), which this native test has. */
+
+static uint64_t random_state = 88172645463325252u;
+
+static uint64_t random_u64(void)
+{
+    random_state ^= random_state << 13;
+    random_state ^= random_state >> 7;
+    random_state ^= random_state << 17;
+    return random_state;
+}
+
+/* Whether text reads as libc reads it, as a double and as a float. */
+static bool reads_like_libc(const char *text)
+{
+    size_t len = strlen(text);
+    sl__bits64 d = { strtod(text, NULL) };
+    sl__bits32 f = { strtof(text, NULL) };
+    uint64_t mine_d, mine_f;
+    bool ok_d = sl__decimal_to_binary(text, len, false, &mine_d);
+    bool ok_f = sl__decimal_to_binary(text, len, true, &mine_f);
+    bool same = (isinf(d.d) ? !ok_d : ok_d && mine_d == d.u) && (isinf(f.f) ? !ok_f : ok_f && mine_f == f.u);
+    if (!same) printf("FAIL reading %.60s: libc %a %a, sdk %a %a\n", text, d.d, (double)f.f,
+                      ((sl__bits64){ .u = mine_d }).d, (double)((sl__bits32){ .u = (uint32_t)mine_f }).f);
+    return same;
+}
+
+/* Whether v is written as libc writes it, as a double and as a float. */
+static bool writes_like_libc(double v)
+{
+    char libc[32], mine[32];
+    bool same = true;
+    for (int single = 0; single <= 1 && same; single++) {
+        double x = single ? (float)v : v;
+        if (!isfinite(x)) continue;
+        size_t n = sl__format_number(libc, x, single);
+        same = n == sl__format_exact(mine, x, single) && !memcmp(libc, mine, n);
+        if (!same) printf("FAIL writing %a as a %s: libc %.*s, sdk %.*s\n", x, single ? "float" : "double",
+                          (int)n, libc, (int)n, mine);
+    }
+    return same;
+}
+
+static void test_numbers(void)
+{
+    static const char *texts[] = {
+        "0", "-0", "0.1", "1e23", "5e-324", "2e-324", "3e-324", "1e-400", "2.2250738585072011e-308",
+        "2.2250738585072014e-308", "1.7976931348623157e308", "1.7976931348623158e308",
+        "1.7976931348623159e308", "1e309", "9007199254740993", "9007199254740995", "123456789012345678901234567890",
+        "3.4028235e38", "3.4028236e38", "1.4e-45", "7e-46", "7.1e-46", "0.000001", "1e-7", "100000000000000000000000",
+        "4.9406564584124654417656879286822137236505980e-324", "2.4703282292062327208828439643411068618252990e-324",
+        "2.4703282292062328e-324",
+    };
+    bool ok = true;
+    for (size_t i = 0; i < sizeof texts / sizeof *texts; i++) ok &= reads_like_libc(texts[i]);
+    CHECK(ok);
+
+    /* random decimal texts: up to 40 digits, exponents -350..350 */
+    ok = true;
+    for (int i = 0; i < 20000 && ok; i++) {
+        char text[64];
+        int n = 0, digits = 1 + (int)(random_u64() % 40), dot = (int)(random_u64() % (uint64_t)digits);
+        if (random_u64() & 1) text[n++] = '-';
+        for (int j = 0; j < digits; j++) {
+            if (j == dot && j) text[n++] = '.';
+            text[n++] = (char)('0' + random_u64() % 10);
+        }
+        sprintf(text + n, "e%d", (int)(random_u64() % 701) - 350);
+        ok = reads_like_libc(text);
+    }
+    CHECK(ok);
+
+    /* exact midpoints between two doubles (ties), written out in full */
+    ok = true;
+    for (int i = 0; i < 500 && ok; i++) {
+        sl__bits64 v = { .u = random_u64() >> 1 };
+        double up = nextafter(v.d, INFINITY);
+        if (!isfinite(up)) continue;
+        char text[1000];
+        snprintf(text, sizeof text, "%.780Le", ((long double)v.d + (long double)up) / 2);
+        ok = reads_like_libc(text);
+    }
+    CHECK(ok);
+
+    static const double values[] = { 5e-324, 2.2250738585072014e-308, 1.7976931348623157e308, 0.1, 1e21, 1e-5,
+                                     123456789012345680, 1e15, 999999999999999.9, 0.30000000000000004, -0.0 };
+    ok = true;
+    for (size_t i = 0; i < sizeof values / sizeof *values; i++) ok &= writes_like_libc(values[i]);
+    CHECK(ok);
+
+    /* random bit patterns */
+    ok = true;
+    for (int i = 0; i < 20000 && ok; i++) {
+        sl__bits64 v = { .u = random_u64() };
+        sl__bits32 f = { .u = (uint32_t)random_u64() };
+        ok = writes_like_libc(v.d) && writes_like_libc(f.f);
+    }
+    CHECK(ok);
+}
+
 int main(void)
 {
     test_glue();
     test_reader();
     test_writer();
     test_format();
+    test_numbers();
     printf("sluice_fn.h: %d passed, %d failed\n", passed, failed);
     return failed != 0;
 }
