@@ -84,8 +84,7 @@ typedef struct Request {
 } Request;
 
 static const SlSetting settings[] = {
-    { .name = "address", .type = SL_SET_STRING, .required = true,
-      .doc = "where to listen: HOST:PORT, [IPV6]:PORT or :PORT for every interface" },
+    SL_NET_ADDRESS_SETTING,
     { .name = "path", .type = SL_SET_STRING, .def = "/",
       .doc = "the URL path that takes POSTs" },
     { .name = "format", .type = SL_SET_STRING, .def = "auto", .choices = format_names,

@@ -51,6 +51,13 @@ bool sl_net_check_address(SlCtx *ctx, const SlConf *node)
     return false;
 }
 
+void sl_net_receive_buffer(SlCtx *ctx, int fd, int64_t bytes)
+{
+    int size = (int)bytes;
+    if (size && setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof size) != 0)
+        sl_log(ctx, "cannot set receive_buffer_bytes: %s", strerror(errno));
+}
+
 bool sl_net_nonblocking(int fd)
 {
     int flags = fcntl(fd, F_GETFL);

@@ -13,6 +13,15 @@
 /* "255.255.255.255:65535" and "[ffff:...:ffff]:65535" fit. */
 enum { SL_PEER_MAX = 64 };
 
+/* Settings the network sources share. */
+#define SL_NET_ADDRESS_SETTING                                              \
+    { .name = "address", .type = SL_SET_STRING, .required = true,           \
+      .doc = "where to listen: HOST:PORT, [IPV6]:PORT or :PORT for every interface" }
+#define SL_NET_RECEIVE_BUFFER_SETTING                                       \
+    { .name = "receive_buffer_bytes", .type = SL_SET_INT, .def = "0", .min = 0, \
+      .max = 1 << 30,                                                       \
+      .doc = "the socket's receive buffer (SO_RCVBUF); 0 keeps the system's default" }
+
 /* During init: checks that `node` (the `address` setting) has the form
 ** HOST:PORT or [IPV6]:PORT; reports a problem with sl_conf_error. */
 bool sl_net_check_address(SlCtx *ctx, const SlConf *node);
@@ -21,6 +30,9 @@ bool sl_net_check_address(SlCtx *ctx, const SlConf *node);
 int sl_net_bind(SlCtx *ctx, const char *address, int socktype);
 /* Writes "IP:PORT" (IPv6 in brackets) of `sa`; returns its length. */
 size_t sl_net_peer_name(const struct sockaddr *sa, char out[SL_PEER_MAX]);
+/* Sets SO_RCVBUF of `fd` (inherited by accepted sockets) unless `bytes` is
+** 0; a refusal is logged, not fatal. */
+void sl_net_receive_buffer(SlCtx *ctx, int fd, int64_t bytes);
 /* Makes `fd` non-blocking; false on failure. */
 bool sl_net_nonblocking(int fd);
 /* Wall-clock nanoseconds, for the `received_at` metadata. */

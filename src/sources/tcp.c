@@ -41,6 +41,7 @@ typedef struct Client {
 typedef struct Tcp {
     const char *address;
     size_t max_line, max_clients;
+    int64_t receive_buffer;
     SlWake wake;
     struct pollfd *polled;          /* wake, listener, then one per client */
     Client *clients;                /* clients[i] is polled[FIRST_CLIENT + i] */
@@ -51,12 +52,12 @@ typedef struct Tcp {
 } Tcp;
 
 static const SlSetting settings[] = {
-    { .name = "address", .type = SL_SET_STRING, .required = true,
-      .doc = "where to listen: HOST:PORT, [IPV6]:PORT or :PORT for every interface" },
+    SL_NET_ADDRESS_SETTING,
     SL_LINES_SETTING,
     { .name = "max_connections", .type = SL_SET_INT, .def = "1000", .min = 1,
       .max = 100000,
       .doc = "clients connected at once; more are accepted and closed at once" },
+    SL_NET_RECEIVE_BUFFER_SETTING,
     { 0 },
 };
 
@@ -68,6 +69,7 @@ static int init(SlCtx *ctx, const SlConf *conf)
     t->address = sl_conf_str(conf, "address", NULL);
     t->max_line = (size_t)sl_conf_int(conf, "max_line_bytes", SL_LINES_DEFAULT_MAX);
     t->max_clients = (size_t)sl_conf_int(conf, "max_connections", 1000);
+    t->receive_buffer = sl_conf_int(conf, "receive_buffer_bytes", 0);
     t->wake = SL_WAKE_CLOSED;
     sl_netout_init(&t->out, ctx, t->max_line);
     sl_set_state(ctx, t);
@@ -80,15 +82,20 @@ static int start(SlCtx *ctx)
     t->polled = calloc(FIRST_CLIENT + t->max_clients, sizeof *t->polled);
     t->clients = calloc(t->max_clients, sizeof *t->clients);
     t->buf = malloc(READ_BYTES);
-    if (!t->polled || !t->clients || !t->buf || !sl_wake_open(&t->wake)) {
-        sl_fail(ctx, "cannot start: out of memory or file descriptors");
+    if (!t->polled || !t->clients || !t->buf) {
+        sl_fail(ctx, "cannot start: out of memory");
+        return -1;
+    }
+    t->polled[LISTENER] = (struct pollfd){ .fd = -1, .events = POLLIN };
+    if (!sl_wake_open(&t->wake)) {
+        sl_fail(ctx, "cannot start: %s", strerror(errno));
         return -1;
     }
     t->polled[WAKE] = (struct pollfd){ .fd = sl_wake_fd(&t->wake), .events = POLLIN };
-    t->polled[LISTENER] = (struct pollfd){ .fd = -1, .events = POLLIN };
     int fd = sl_net_bind(ctx, t->address, SOCK_STREAM);
     if (fd < 0) return -1;
     t->polled[LISTENER].fd = fd;
+    sl_net_receive_buffer(ctx, fd, t->receive_buffer);
     return 0;
 }
 
@@ -96,7 +103,11 @@ static int start(SlCtx *ctx)
 
 static void add_client(SlCtx *ctx, Tcp *t, int fd, const struct sockaddr *sa)
 {
-    if (t->nclients == t->max_clients || !sl_net_nonblocking(fd)) {
+    if (!sl_net_nonblocking(fd)) {
+        close(fd);
+        return;
+    }
+    if (t->nclients == t->max_clients) {
         if (!t->refusing)
             sl_log(ctx, "max_connections (%zu) reached: closing new connections",
                    t->max_clients);

@@ -44,15 +44,12 @@ typedef struct Udp {
 static const char *const framings[] = { "lines", "datagram", NULL };
 
 static const SlSetting settings[] = {
-    { .name = "address", .type = SL_SET_STRING, .required = true,
-      .doc = "where to listen: HOST:PORT, [IPV6]:PORT or :PORT for every interface" },
+    SL_NET_ADDRESS_SETTING,
     { .name = "framing", .type = SL_SET_STRING, .def = "lines", .choices = framings,
       .doc = "lines: a record per line of a datagram; datagram: a record per datagram" },
     { .name = "max_datagram_bytes", .type = SL_SET_INT, .def = "65535", .min = 16,
       .max = 65535, .doc = "larger datagrams are rejected" },
-    { .name = "receive_buffer_bytes", .type = SL_SET_INT, .def = "0", .min = 0,
-      .max = 1 << 30,
-      .doc = "the socket's receive buffer (SO_RCVBUF); 0 keeps the system's default" },
+    SL_NET_RECEIVE_BUFFER_SETTING,
     { 0 },
 };
 
@@ -77,16 +74,14 @@ static int start(SlCtx *ctx)
     Udp *u = sl_state(ctx);
     u->buf = malloc(u->max_datagram);
     if (!u->buf || !sl_wake_open(&u->wake)) {
-        sl_fail(ctx, "cannot start: out of memory or file descriptors");
+        sl_fail(ctx, "cannot start: %s", u->buf ? strerror(errno) : "out of memory");
         return -1;
     }
     u->polled[WAKE] = (struct pollfd){ .fd = sl_wake_fd(&u->wake), .events = POLLIN };
     int fd = sl_net_bind(ctx, u->address, SOCK_DGRAM);
     if (fd < 0) return -1;
     u->polled[SOCKET] = (struct pollfd){ .fd = fd, .events = POLLIN };
-    int size = (int)u->receive_buffer;
-    if (size && setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof size) != 0)
-        sl_log(ctx, "cannot set receive_buffer_bytes: %s", strerror(errno));
+    sl_net_receive_buffer(ctx, fd, u->receive_buffer);
     return 0;
 }
 

@@ -283,11 +283,12 @@ case_tcp_max_connections() {
 
 case_tcp_backpressure() {
     fresh tcp_slow
-    pipeline tcp "" "    delay_ms: 10"
+    pipeline tcp "    receive_buffer_bytes: 65536" "    delay_ms: 10"
     start --queue 1
-    # 17 MB: more than the socket buffers hold, so the client must wait
-    # for the slow sink (about 300 batches at 10 ms each).
-    client tcp "$PORT" --clients 1 --lines 300000 --prefix slow --min-seconds 1
+    # 17 MB, far more than the small socket buffers hold: the client must
+    # wait for the slow sink (about 300 batches at 10 ms each).
+    client tcp "$PORT" --clients 1 --lines 300000 --prefix slow --send-buffer 65536 \
+        --min-seconds 2.5
     stop_sluice
     want_status 0
     client expect out.ndjson --clients 1 --lines 300000 --prefix slow

@@ -10,6 +10,7 @@
                                          "P-c-i" (c: client, i: line)
       --chunk K      send K bytes at a time, so lines straddle reads
       --no-final-newline   the last line of each client has no newline
+      --send-buffer B      the clients' SO_SNDBUF, so the kernel holds little
       --min-seconds S      fail unless sending took at least S seconds
   client.py udp PORT --datagrams D --lines L --prefix P
                                       D datagrams of L lines "P-d-l"
@@ -107,12 +108,17 @@ def send_tcp(port, args):
     prefix = option(args, "--prefix", "line")
     chunk = int(option(args, "--chunk", "0"))
     final_newline = "--no-final-newline" not in args
+    send_buffer = int(option(args, "--send-buffer", "0"))
     failures = []
 
     def one(c):
         try:
             data = client_bytes(prefix, c, n, final_newline)
-            s = socket.create_connection((HOST, port), timeout=60)
+            s = socket.socket()
+            if send_buffer:
+                s.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, send_buffer)
+            s.settimeout(60)
+            s.connect((HOST, port))
             s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             if chunk:
                 for at in range(0, len(data), chunk):
