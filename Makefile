@@ -82,6 +82,7 @@ E2E_SUITES := wasm fn pipeline sources sinks registry
 e2e: $(B)/sluice
 	@bash tests/run-suites.sh e2e \
 	  $(foreach s,$(E2E_SUITES),"bash tests/e2e/$(s).sh $(B)/sluice") \
+	  "bash tests/sdk/run.sh $(B)/sluice" \
 	  "bash examples/functions/build.sh $(B)/sluice"
 
 bench: deps $(B)/libsluice-wasm.a

@@ -8,6 +8,7 @@
 ** shown); 2 bad command line.
 */
 #include "commands.h"
+#include "fn_cli.h"
 #include "registry/artifact.h"
 #include "registry/client.h"
 #include "registry/files.h"
@@ -51,14 +52,6 @@ static const struct { const char *flag; size_t offset; } value_options[] = {
     { "--license", offsetof(Args, license) },
 };
 
-static int usage_error(const char *help, const char *fmt, const char *arg)
-{
-    fputs("sluice: ", stderr);
-    fprintf(stderr, fmt, arg);
-    fprintf(stderr, "\n%.*s", (int)strcspn(help, "\n") + 1, help);
-    return 2;
-}
-
 /* The option's place in args, or NULL. */
 static const char **value_slot(Args *args, const char *flag)
 {
@@ -97,22 +90,22 @@ static int parse_args(int argc, char **argv, const char *help,
             return 0;
         }
         if (a[0] != '-' || !a[1]) {
-            if (args->npos == max_pos) return usage_error(help, "unexpected argument '%s'", a);
+            if (args->npos == max_pos) return fn_usage_error(help, "unexpected argument '%s'", a);
             args->pos[args->npos++] = a;
             continue;
         }
-        if (!allowed(a, allowed_flags)) return usage_error(help, "unknown option '%s'", a);
+        if (!allowed(a, allowed_flags)) return fn_usage_error(help, "unknown option '%s'", a);
         if (!strcmp(a, "--undo")) {
             args->undo = true;
             continue;
         }
-        if (i + 1 == argc) return usage_error(help, "%s needs a value", a);
+        if (i + 1 == argc) return fn_usage_error(help, "%s needs a value", a);
         const char *v = argv[++i];
         const char **slot = value_slot(args, a);
         bool ok = slot ? (*slot = v, true)
                 : !strcmp(a, "--author") ? append(args->authors, &args->nauthors, v)
                                          : append(args->trust, &args->ntrust, v);
-        if (!ok) return usage_error(help, "too many %s options", a);
+        if (!ok) return fn_usage_error(help, "too many %s options", a);
     }
     return -1;
 }
@@ -195,26 +188,29 @@ static Manifest *manifest_from_args(const Args *args, const char *entry, char *e
     return m;
 }
 
+static bool manifest_flags_given(const Args *args)
+{
+    return args->name || args->version || args->description || args->language ||
+           args->license || args->nauthors;
+}
+
+/* DIR/manifest.yaml, or a new one made from the flags and written there. */
 static Manifest *project_manifest(const char *dir, const Args *args, char *err, size_t errlen)
 {
     char path[PATH_MAX];
     snprintf(path, sizeof path, "%s/manifest.yaml", dir);
-    size_t len;
-    uint8_t *text = file_read_all(path, MANIFEST_MAX_BYTES, &len, err, errlen);
-    if (text) {
-        free(text);
-        if (args->name || args->version || args->description || args->language ||
-            args->license || args->nauthors) {
+    if (access(path, F_OK) == 0) {
+        if (manifest_flags_given(args)) {
             snprintf(err, errlen, "%s exists: edit it rather than giving manifest "
                      "fields as options", path);
             return NULL;
         }
-        text = file_read_all(path, MANIFEST_MAX_BYTES, &len, err, errlen);
+        size_t len;
+        uint8_t *text = file_read_all(path, MANIFEST_MAX_BYTES, &len, err, errlen);
         Manifest *m = text ? manifest_parse((char *)text, len, err, errlen) : NULL;
         free(text);
         return m;
     }
-    if (access(path, F_OK) == 0) return NULL;
     if (!args->name || !args->version || !args->module) {
         snprintf(err, errlen, "%s does not exist: write it, or give --name, "
                  "--version and --module to make it", path);
@@ -306,7 +302,7 @@ int cmd_fn_package(int argc, char **argv)
 #define REGISTRY_OPTIONS \
     "  --registry URL   the registry (default: $SLUICE_REGISTRY_URL, or `url:` in\n" \
     "                   ~/.config/sluice/registry.yaml or $SLUICE_REGISTRY_CONFIG)\n" \
-    "  --token TOKEN    the write token (default: $SLUICE_REGISTRY_TOKEN, or\n" \
+    "  --token TOKEN    the token (default: $SLUICE_REGISTRY_TOKEN, or\n" \
     "                   `token:` in the config file)\n"
 
 static const char push_help[] =
@@ -351,9 +347,9 @@ static const char resolve_help[] =
     "artifact into the cache DIR unless it is there, checks its digest and,\n"
     "with --trust, that one of those public keys signed it; prints the path of\n"
     "its module. Works offline from the cache.\n\noptions:\n"
-    "  --cache DIR          the local cache\n"
-    "  --trust PUBLIC_KEY   a trusted signer (repeatable); without it unsigned\n"
-    "                       artifacts are accepted\n" REGISTRY_OPTIONS;
+    "  --cache DIR      the local cache\n"
+    "  --trust KEY      a trusted signer's public key (repeatable); without it\n"
+    "                   unsigned artifacts are accepted\n" REGISTRY_OPTIONS;
 
 static void print_json(json_t *doc)
 {
@@ -367,7 +363,7 @@ int cmd_artifact_push(int argc, char **argv)
     Args args = { 0 };
     int rc = parse_args(argc, argv, push_help, "--registry --token", 1, &args);
     if (rc >= 0) return rc;
-    if (!args.npos) return usage_error(push_help, "%s", "missing ARCHIVE");
+    if (!args.npos) return fn_usage_error(push_help, "%s", "missing ARCHIVE");
     char err[1024];
     RegistryClientConfig config;
     if (!client_config(&args, &config, err, sizeof err)) return failure("artifact push", err);
@@ -392,9 +388,9 @@ int cmd_artifact_pull(int argc, char **argv)
     int rc = parse_args(argc, argv, pull_help, "--registry --token -o", 1, &args);
     if (rc >= 0) return rc;
     char err[1024], name[REGISTRY_NAME_MAX + 1], version[REGISTRY_VERSION_MAX + 1], out[PATH_MAX];
-    if (!args.npos) return usage_error(pull_help, "%s", "missing NAME[@VERSION]");
+    if (!args.npos) return fn_usage_error(pull_help, "%s", "missing NAME[@VERSION]");
     if (!registry_ref_parse(args.pos[0], name, version, err, sizeof err))
-        return usage_error(pull_help, "%s", err);
+        return fn_usage_error(pull_help, "%s", err);
     RegistryClientConfig config;
     uint8_t *bytes;
     size_t len;
@@ -449,12 +445,12 @@ static int name_request(int argc, char **argv, const char *help, const char *com
                                                        : "--registry --token", 1, &args);
     if (rc >= 0) return rc;
     char err[1024], name[REGISTRY_NAME_MAX + 1], version[REGISTRY_VERSION_MAX + 1], path[256];
-    if (!args.npos) return usage_error(help, "%s", "missing NAME[@VERSION]");
+    if (!args.npos) return fn_usage_error(help, "%s", "missing NAME[@VERSION]");
     if (!registry_ref_parse(args.pos[0], name, version, err, sizeof err))
-        return usage_error(help, "%s", err);
+        return fn_usage_error(help, "%s", err);
     bool exact = strchr(args.pos[0], '@') != NULL;
     if (need_version && (!exact || !strcmp(version, "latest")))
-        return usage_error(help, "%s", "yank needs NAME@VERSION with an exact version");
+        return fn_usage_error(help, "%s", "yank needs NAME@VERSION with an exact version");
     if (need_version)
         snprintf(path, sizeof path, "/artifacts/%s/%s/%s", name, version, args.undo ? "unyank" : "yank");
     else if (exact) snprintf(path, sizeof path, "/artifacts/%s/%s", name, version);
@@ -487,13 +483,12 @@ int cmd_artifact_resolve(int argc, char **argv)
     int rc = parse_args(argc, argv, resolve_help, "--registry --token --cache --trust", 1, &args);
     if (rc >= 0) return rc;
     if (!args.npos || !args.cache)
-        return usage_error(resolve_help, "%s", "missing NAME[@VERSION] or --cache DIR");
+        return fn_usage_error(resolve_help, "%s", "missing NAME[@VERSION] or --cache DIR");
     char err[1024];
     RegistryClientConfig config;
     bool online = client_config(&args, &config, err, sizeof err);
     char *module;
     Manifest *manifest;
-    if (!sign_init()) return failure("artifact resolve", "cannot start libsodium");
     if (registry_resolve(online ? &config : NULL, args.pos[0], args.cache,
                          args.ntrust ? args.trust : NULL, &module, &manifest, err, sizeof err))
         return failure("artifact resolve", err);

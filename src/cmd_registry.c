@@ -4,6 +4,7 @@
 ** in src/registry/ (server.c, store.c).
 */
 #include "commands.h"
+#include "fn_cli.h"
 #include "registry/server.h"
 #include "registry/sign.h"
 #include "registry/store.h"
@@ -43,14 +44,6 @@ static const char token_help[] =
     "hash is kept. NAME (1 to 64 of [a-z0-9-]) says whose token it is; the\n"
     "registry records it as the publisher of what the token publishes.\n";
 
-static int usage_error(const char *help, const char *fmt, const char *arg)
-{
-    fputs("sluice: ", stderr);
-    fprintf(stderr, fmt, arg);
-    fprintf(stderr, "\n%.*s", (int)strcspn(help, "\n") + 1, help);
-    return 2;
-}
-
 static bool parse_size(const char *text, size_t *out)
 {
     char *end;
@@ -89,19 +82,19 @@ int cmd_registry_serve(int argc, char **argv)
         } else if (!strcmp(a, "--private-reads")) {
             config.private_reads = true;
         } else if (!strcmp(a, "--data") || !strcmp(a, "--listen") || !strcmp(a, "--max-upload")) {
-            if (!has_value) return usage_error(serve_help, "%s needs a value", a);
+            if (!has_value) return fn_usage_error(serve_help, "%s needs a value", a);
             char *v = argv[++i];
             if (!strcmp(a, "--data")) config.data_dir = v;
             else if (!strcmp(a, "--listen") && !parse_listen(v, &config))
-                return usage_error(serve_help, "bad --listen '%s': write HOST:PORT, "
+                return fn_usage_error(serve_help, "bad --listen '%s': write HOST:PORT, "
                                    "such as 127.0.0.1:8750", v);
             else if (!strcmp(a, "--max-upload") && !parse_size(v, &config.max_upload))
-                return usage_error(serve_help, "bad number for --max-upload: '%s'", v);
+                return fn_usage_error(serve_help, "bad number for --max-upload: '%s'", v);
         } else {
-            return usage_error(serve_help, "unknown argument '%s'", a);
+            return fn_usage_error(serve_help, "unknown argument '%s'", a);
         }
     }
-    if (!config.data_dir) return usage_error(serve_help, "%s", "missing --data DIR");
+    if (!config.data_dir) return fn_usage_error(serve_help, "%s", "missing --data DIR");
     if (!sign_init()) {
         fprintf(stderr, "sluice: registry serve: cannot start libsodium\n");
         return 1;
@@ -118,16 +111,16 @@ int cmd_registry_token(int argc, char **argv)
         return 0;
     }
     if (argc < 2 || strcmp(argv[1], "add"))
-        return usage_error(token_help, "%s", "the only token command is `add`");
+        return fn_usage_error(token_help, "%s", "the only token command is `add`");
     for (int i = 2; i < argc; i++) {
         if (!strcmp(argv[i], "--data") && i + 1 < argc) data = argv[++i];
         else if (argv[i][0] != '-' && !name) name = argv[i];
-        else return usage_error(token_help, "unexpected argument '%s'", argv[i]);
+        else return fn_usage_error(token_help, "unexpected argument '%s'", argv[i]);
     }
     char err[512], token[STORE_TOKEN_LEN];
-    if (!name || !data) return usage_error(token_help, "%s", "missing NAME or --data DIR");
+    if (!name || !data) return fn_usage_error(token_help, "%s", "missing NAME or --data DIR");
     if (!registry_name_valid(name, err, sizeof err))
-        return usage_error(token_help, "%s", err);
+        return fn_usage_error(token_help, "%s", err);
     if (!sign_init()) {
         fprintf(stderr, "sluice: registry token: cannot start libsodium\n");
         return 1;

@@ -39,3 +39,9 @@ void merge_sort(void *base, size_t count, size_t size, int (*compare)(const void
     }
     if (from != base) memcpy(base, from, count * size);
 }
+
+int compare_floats(const void *a, const void *b)
+{
+    float x = *(const float *)a, y = *(const float *)b;
+    return (x > y) - (x < y);
+}

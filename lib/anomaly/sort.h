@@ -16,4 +16,7 @@
 void merge_sort(void *base, size_t count, size_t size, int (*compare)(const void *, const void *),
                 void *scratch);
 
+/* Ascending order of floats, for merge_sort (the values must not be NaN). */
+int compare_floats(const void *a, const void *b);
+
 #endif

@@ -11,9 +11,10 @@
  */
 #include "stl.h"
 
+#include "sort.h"
+
 #include <math.h>
 #include <stdint.h>
-#include <stdlib.h>
 
 /* The sizes and switches of one decomposition, resolved from StlParams. */
 typedef struct {
@@ -268,18 +269,13 @@ static void inner_pass(const float *y, size_t n, const Settings *s, const float 
     }
 }
 
-static int compare_floats(const void *a, const void *b)
-{
-    float x = *(const float *)a, y = *(const float *)b;
-    return (x > y) - (x < y);
-}
-
 /* Bisquare robustness weights from the remainders y - fit, with
-   h = 6 * median |remainder|. sorted: n floats of scratch. */
-static void robustness_weights(const float *y, size_t n, const float *fit, float *rw, float *sorted)
+   h = 6 * median |remainder|. sorted, scratch: n floats each. */
+static void robustness_weights(const float *y, size_t n, const float *fit, float *rw, float *sorted,
+                               float *scratch)
 {
     for (size_t i = 0; i < n; i++) sorted[i] = fabsf(y[i] - fit[i]);
-    qsort(sorted, n, sizeof *sorted, compare_floats);
+    merge_sort(sorted, n, sizeof *sorted, compare_floats, scratch);
     float cmad = 3.0f * (sorted[(n - 1) / 2] + sorted[n / 2]);
     float c9 = 0.999f * cmad, c1 = 0.001f * cmad;
     for (size_t i = 0; i < n; i++) {
@@ -309,7 +305,7 @@ const char *stl_decompose(const float *y, size_t n, size_t period, const StlPara
     inner_pass(y, n, &s, NULL, out->seasonal, out->trend, &wk);
     for (size_t k = 0; k < s.outer; k++) {
         for (size_t i = 0; i < n; i++) wk.w1[i] = out->trend[i] + out->seasonal[i];
-        robustness_weights(y, n, wk.w1, out->weights, wk.w2);
+        robustness_weights(y, n, wk.w1, out->weights, wk.w2, wk.w3);
         inner_pass(y, n, &s, out->weights, out->seasonal, out->trend, &wk);
     }
     if (s.outer == 0)

@@ -101,8 +101,9 @@
 **
 ** Configuration macros (define before including)
 **   SLUICE_FN_LIBC  1: use the C library (malloc, strtod, snprintf);
-**                   0: freestanding. Default: 0 for wasm32 without WASI,
-**                   1 otherwise (wasm32-wasi, native builds).
+**                   0: freestanding (wasm32 with -mbulk-memory only).
+**                   Default: 0 for wasm32 without WASI, 1 otherwise
+**                   (wasm32-wasi, native builds).
 **
 ** Natively (not wasm32), the header compiles as well, so that functions
 ** and the SDK itself can be unit-tested: the exports are plain C functions
@@ -131,6 +132,11 @@
 #include <string.h>
 #define SL__COPY memcpy
 #else
+#if !defined(__wasm__)
+#error "sluice_fn.h: SLUICE_FN_LIBC 0 (no libc) needs a wasm32 target"
+#elif !defined(__wasm_bulk_memory__)
+#error "sluice_fn.h: without libc, build with -mbulk-memory (memory.copy and memory.fill replace memcpy and memset)"
+#endif
 #define SL__COPY __builtin_memcpy
 #endif
 

@@ -137,6 +137,9 @@ void sl_reject(SlCtx *ctx, const SlBatch *batch, uint32_t index,
 void sl_reject_text(SlCtx *ctx, const char *text, size_t len,
                     const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 bool sl_stopping(const SlCtx *ctx);
+/* Counts records discarded on purpose (the function node's failed windows
+** with on_error: drop) as errors, without sending them to NAME.errors. */
+void sl_count_errors(SlCtx *ctx, uint64_t n);
 
 /* ---- Reporting ------------------------------------------------------- */
 /* A failure that ends this component (cannot open, cannot write): logged

@@ -12,6 +12,7 @@ extern const SlComponentType sl_source_tcp, sl_source_udp, sl_source_http;
 extern const SlComponentType sl_transform_parse_csv, sl_transform_parse_json,
     sl_transform_fields, sl_transform_filter;
 extern const SlComponentType sl_transform_parse_regex;
+extern const SlComponentType sl_transform_function;
 extern const SlComponentType sl_sink_sqlite, sl_sink_http;
 extern const SlComponentType sl_sink_stdout, sl_sink_file;
 
@@ -27,6 +28,7 @@ static const SlComponentType *const registry[] = {
     &sl_transform_fields,
     &sl_transform_filter,
     &sl_transform_parse_regex,
+    &sl_transform_function,
     &sl_sink_stdout,
     &sl_sink_file,
     &sl_sink_sqlite,

@@ -25,7 +25,8 @@ static void diag_vadd(SlDiag *d, const char *file, int line, int col,
     size_t size = strlen(file) + strlen(msg) + 32;
     char *full = malloc(size);
     if (!full) abort();
-    snprintf(full, size, "%s:%d:%d: %s", file, line, col, msg);
+    if (line > 0) snprintf(full, size, "%s:%d:%d: %s", file, line, col, msg);
+    else snprintf(full, size, "%s: %s", file, msg); /* about the whole file */
     if (d->count == d->cap) {
         d->cap = d->cap ? d->cap * 2 : 8;
         d->entries = realloc(d->entries, d->cap * sizeof *d->entries);

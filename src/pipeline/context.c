@@ -222,6 +222,11 @@ bool sl_stopping(const SlCtx *ctx)
     return ctx->pipeline->stopping;
 }
 
+void sl_count_errors(SlCtx *ctx, uint64_t n)
+{
+    atomic_fetch_add(&ctx->counters.errors, n);
+}
+
 /* ---- Identity, state, paths ------------------------------------------ */
 
 const char *sl_name(const SlCtx *ctx) { return ctx->name; }

@@ -89,6 +89,22 @@ static void put_float(SlBuf *b, double v)
     if (!strpbrk(tmp, ".eEn")) sl_buf_put(b, ".0", 2);
 }
 
+/* The length of the valid UTF-8 sequence at s (lead byte >= 0x80), or 0. */
+static size_t utf8_length(const unsigned char *s, size_t left)
+{
+    size_t n = s[0] >= 0xF0 ? 4 : s[0] >= 0xE0 ? 3 : s[0] >= 0xC2 ? 2 : 0;
+    if (n == 0 || n > left || s[0] > 0xF4) return 0;
+    for (size_t i = 1; i < n; i++)
+        if ((s[i] & 0xC0) != 0x80) return 0;
+    /* Overlong forms, surrogates and code points above U+10FFFF. */
+    if (n == 3 && s[0] == 0xE0 && s[1] < 0xA0) return 0;
+    if (n == 3 && s[0] == 0xED && s[1] >= 0xA0) return 0;
+    if (n == 4 && s[0] == 0xF0 && s[1] < 0x90) return 0;
+    if (n == 4 && s[0] == 0xF4 && s[1] >= 0x90) return 0;
+    return n;
+}
+
+/* JSON text must be UTF-8: bytes that are not become U+FFFD. */
 static void put_json_string(SlBuf *b, const char *s, size_t len)
 {
     static const char hex[] = "0123456789abcdef";
@@ -97,7 +113,15 @@ static void put_json_string(SlBuf *b, const char *s, size_t len)
     size_t start = 0;
     for (size_t i = 0; i < len; i++) {
         unsigned char c = (unsigned char)s[i];
-        if (c >= 0x20 && c != '"' && c != '\\') continue;
+        if (c >= 0x80) {
+            size_t n = utf8_length((const unsigned char *)s + i, len - i);
+            if (n) {
+                i += n - 1;
+                continue;
+            }
+        } else if (c >= 0x20 && c != '"' && c != '\\') {
+            continue;
+        }
         sl_buf_put(b, s + start, i - start);
         start = i + 1;
         char esc[6] = { '\\', 0 };
@@ -109,9 +133,13 @@ static void put_json_string(SlBuf *b, const char *s, size_t len)
         case '\r': esc[1] = 'r'; break;
         case '\t': esc[1] = 't'; break;
         default:
-            memcpy(esc, "\\u00", 4);
-            esc[4] = hex[c >> 4];
-            esc[5] = hex[c & 15];
+            if (c >= 0x80) {
+                memcpy(esc, "\\ufffd", 6);
+            } else {
+                memcpy(esc, "\\u00", 4);
+                esc[4] = hex[c >> 4];
+                esc[5] = hex[c & 15];
+            }
             n = 6;
         }
         sl_buf_put(b, esc, n);

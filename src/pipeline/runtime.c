@@ -16,7 +16,6 @@
 */
 #include "internal.h"
 
-#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -14,12 +14,15 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { MAX_ENTRIES = 16, READ_CHUNK = 64 * 1024 };
+enum { READ_CHUNK = 64 * 1024 };
 
 static const char manifest_name[] = "manifest.yaml";
 static const char signature_name[] = "signature";
 static const char signature_tag[] = "ed25519 ";
 static const char payload_header[] = "sluice-artifact-signature-v1\n";
+
+/* "ed25519 PUBLIC_HEX SIGNATURE_HEX\n" and its NUL. */
+enum { SIGNATURE_TEXT = sizeof signature_tag + 2 * SIGN_PUBLIC_BYTES + 1 + 2 * SIGN_BYTES + 2 };
 
 void artifact_digest(const uint8_t *bytes, size_t len,
                      char digest[ARTIFACT_DIGEST_LEN])
@@ -334,7 +337,7 @@ static bool add_file(struct archive *ar, const ArtifactFile *f)
 }
 
 static bool add_signature(ArtifactFile *files, size_t *nfiles, const SignKey *key,
-                          char text[128 + 160])
+                          char text[SIGNATURE_TEXT])
 {
     size_t plen;
     char *payload = signed_payload(files, *nfiles, &plen);
@@ -345,7 +348,7 @@ static bool add_signature(ArtifactFile *files, size_t *nfiles, const SignKey *ke
     char pub[SIGN_PUBLIC_HEX], sighex[2 * SIGN_BYTES + 1];
     sign_public_hex(key->public_key, pub);
     sodium_bin2hex(sighex, sizeof sighex, sig, sizeof sig);
-    int n = snprintf(text, 128 + 160, "%s%s %s\n", signature_tag, pub, sighex);
+    int n = snprintf(text, SIGNATURE_TEXT, "%s%s %s\n", signature_tag, pub, sighex);
     ArtifactFile *f = &files[(*nfiles)++];
     snprintf(f->name, sizeof f->name, "%s", signature_name);
     f->data = (uint8_t *)text;
@@ -359,7 +362,7 @@ bool artifact_write(const Manifest *manifest, const ArtifactFile *module,
                     char *err, size_t errlen)
 {
     char *mtext = manifest_to_text(manifest);
-    char sigtext[128 + 160];
+    char sigtext[SIGNATURE_TEXT];
     ArtifactFile files[ARTIFACT_MAX_FILES];
     size_t n = 0;
     files[n] = (ArtifactFile){ .data = (uint8_t *)mtext, .len = mtext ? strlen(mtext) : 0 };

@@ -52,7 +52,7 @@ static size_t core_length(const char *v)
     const char *s = v;
     for (int part = 0; part < 3; part++) {
         size_t n = strspn(s, "0123456789");
-        if (n == 0 || (n > 1 && s[0] == '0') || n > 9) return 0;
+        if (n == 0 || (n > 1 && s[0] == '0')) return 0;
         s += n;
         if (part < 2) {
             if (*s != '.') return 0;

@@ -235,6 +235,7 @@ int registry_resolve(const RegistryClientConfig *config, const char *ref,
     *manifest_out = NULL;
     err[0] = '\0';
     if (!registry_ref_parse(ref, r.name, r.version, err, errlen)) return -1;
+    if (!sign_init()) return fail(&r, "cannot start libsodium");
     if (!strcmp(r.version, "latest")) {
         bool online = config && ask_latest(&r, config);
         if (!online && *err) return -1;

@@ -202,6 +202,21 @@ static StoreStatus insert_row(Store *s, const Artifact *a, const char *digest,
     return status;
 }
 
+/* After losing a race for name@version, removes the blob just stored
+   unless it is the winner's. The manifest inside an archive names it, so
+   no other version can share these bytes. */
+static void drop_losing_blob(Store *s, const Artifact *a, const char *digest)
+{
+    json_t *winner = store_metadata(s, a->manifest->name, a->manifest->version);
+    const char *kept = json_string_value(json_object_get(winner, "digest"));
+    if (kept && strcmp(kept, digest)) {
+        char path[PATH_MAX];
+        store_blob_path(s, digest, path, sizeof path);
+        unlink(path);
+    }
+    json_decref(winner);
+}
+
 StoreStatus store_publish(Store *s, const Artifact *a, const uint8_t *bytes,
                           size_t len, const char *publisher, json_t **meta,
                           char *err, size_t errlen)
@@ -215,6 +230,7 @@ StoreStatus store_publish(Store *s, const Artifact *a, const uint8_t *bytes,
     StoreStatus status = insert_row(s, a, digest, len, publisher, err, errlen);
     if (status == STORE_OK)
         *meta = store_metadata(s, a->manifest->name, a->manifest->version);
+    if (status == STORE_EXISTS) drop_losing_blob(s, a, digest);
     return status;
 }
 

@@ -95,7 +95,7 @@ static const SlSetting settings[] = {
     SL_LINES_SETTING,
     { .name = "max_connections", .type = SL_SET_INT, .def = "256", .min = 1, .max = 10000,
       .doc = "clients connected at once (one thread each)" },
-    { .name = "queue_timeout_ms", .type = SL_SET_INT, .def = "5000", .min = 0,
+    { .name = "queue_timeout_ms", .type = SL_SET_INT, .def = "5000", .min = 1,
       .max = 3600000,
       .doc = "how long a request waits for a full pipeline before a 503" },
     { 0 },
@@ -265,7 +265,7 @@ static void keep_reject(SlNetOut *o, const char *text, size_t len, const char *w
 static bool check_json(const char *line, size_t len, char why[SL_WHY_MAX])
 {
     json_error_t err;
-    json_t *v = json_loadb(line, len, JSON_DECODE_ANY, &err);
+    json_t *v = json_loadb(line, len, JSON_DECODE_ANY | JSON_ALLOW_NUL, &err);
     if (v) {
         json_decref(v);
         return true;
@@ -390,7 +390,7 @@ static void enqueue(Http *h, Delivery *d)
     pthread_cond_broadcast(&h->changed);
 }
 
-/* Under the lock: removes `d`, which has not been taken. */
+/* Under the lock: removes `d` from the queue. */
 static void unqueue(Http *h, Delivery *d)
 {
     Delivery **p = &h->head;

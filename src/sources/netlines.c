@@ -2,9 +2,9 @@
 ** netlines.c: received bytes to records (see netlines.h).
 **
 ** The hot path is one memchr per line, an ASCII check eight bytes at a
-** time, and three bump allocations in the batch arena: the line's bytes
-** and one table of three fields shared by the record's fields and its
-** metadata. The peer string is copied into a batch once, not per record.
+** time, and two bump allocations in the batch arena: the line's bytes
+** and one table holding the record's fields and its metadata. The peer
+** string is copied into a batch once, not per record.
 */
 #include "netlines.h"
 
@@ -118,21 +118,25 @@ static const char NAME_MESSAGE[] = "message";
 static const char NAME_PEER[] = "peer";
 static const char NAME_RECEIVED[] = "received_at";
 
+/* Room in a record's field table: a parse transform downstream replaces
+** `message` with several fields, and sl_map_set copies a full table to
+** grow it. */
+enum { FIELDS_ROOM = 8 };
+
 static void append(SlNetOut *o, const char *line, size_t len)
 {
     if (!o->batch) o->batch = sl_batch_new();
     SlBatch *b = o->batch;
     if (!o->batch_peer) o->batch_peer = sl_copy_str(b, o->peer, o->peer_len);
-    char *text = sl_alloc(b, len);
-    memcpy(text, line, len);
-    SlField *f = sl_alloc(b, 3 * sizeof *f);
+    const char *text = sl_copy_str(b, line, len);
+    SlField *f = sl_alloc(b, (FIELDS_ROOM + 2) * sizeof *f);
+    SlField *meta = f + FIELDS_ROOM;
     f[0] = (SlField){ NAME_MESSAGE, sizeof NAME_MESSAGE - 1, sl_str(text, len) };
-    f[1] = (SlField){ NAME_PEER, sizeof NAME_PEER - 1, sl_str(o->batch_peer, o->peer_len) };
-    f[2] = (SlField){ NAME_RECEIVED, sizeof NAME_RECEIVED - 1, sl_time(o->received_ns) };
+    meta[0] = (SlField){ NAME_PEER, sizeof NAME_PEER - 1, sl_str(o->batch_peer, o->peer_len) };
+    meta[1] = (SlField){ NAME_RECEIVED, sizeof NAME_RECEIVED - 1, sl_time(o->received_ns) };
     SlRecord *r = sl_batch_add(b);
-    /* Exact-size tables: sl_map_set copies a table before growing it. */
-    r->fields = (SlMap){ f, 1, 1 };
-    r->meta = (SlMap){ f + 1, 2, 2 };
+    r->fields = (SlMap){ f, 1, FIELDS_ROOM };
+    r->meta = (SlMap){ meta, 2, 2 };
     b->bytes += len + 1;
     if (b->count >= SL_BATCH_RECORDS) sl_netout_flush(o);
 }

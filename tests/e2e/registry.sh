@@ -101,10 +101,16 @@ start_server() {
     exit 1
 }
 
+# stop_server: SIGTERM; the server must end cleanly (status 0, and no
+# sanitizer report when it is built with them).
 stop_server() {
     kill "$SERVER_PID" 2>/dev/null
     wait "$SERVER_PID" 2>/dev/null
+    local code=$?
     SERVER_PID=
+    [ "$code" -eq 0 ] || problems+=("the server ended with status $code")
+    ! grep -Eq 'Sanitizer|runtime error' "$WORK/serve.err" ||
+        problems+=("the server reported: $(head -c 300 "$WORK/serve.err")")
 }
 
 # http METHOD PATH [CURL ARGS...]: the status code in $code, the body in
@@ -446,6 +452,10 @@ case_concurrent() {
         problems+=("wanted 7 conflicts: $(cat "$WORK"/same-*.out | tr '\n' '|')")
     [ "$(sqlite3 "$DATA/registry.db" "SELECT count(*) FROM artifacts WHERE name='same'")" = 1 ] ||
         problems+=("the database holds several rows of same@1.0.0")
+    local blobs rows
+    blobs=$(ls "$DATA/blobs/sha256" | wc -l)
+    rows=$(sqlite3 "$DATA/registry.db" 'SELECT count(DISTINCT digest) FROM artifacts')
+    [ "$blobs" -eq "$rows" ] || problems+=("$blobs blobs for $rows artifacts: the losers' remain")
     verdict "8 concurrent publishes of distinct versions all succeed; of one version, exactly one"
 }
 
@@ -579,6 +589,11 @@ case_private_reads() {
     verdict "--private-reads: reading needs a token too (pull and resolve send it)"
 }
 
+case_shutdown() {
+    stop_server
+    verdict "the server stops cleanly on SIGTERM"
+}
+
 case_usage() {
     run "$SLUICE" registry serve --help
     want_status 0
@@ -617,7 +632,7 @@ TOKEN=$("$SLUICE" registry token add ci --data "$DATA" 2>/dev/null)
 start_server --max-upload 2097152
 for c in package package_errors push_pull list_show republish auth too_large \
          bad_names bad_archives bad_modules yank concurrent signatures resolve \
-         cache_tamper offline crash_recovery private_reads usage; do
+         cache_tamper offline crash_recovery private_reads usage shutdown; do
     "case_$c"
 done
 echo "registry: $passed passed, $failed failed"

@@ -244,6 +244,24 @@ EOF
     verdict "tcp: a line growing over the limit across reads is rejected once; one of 95 bytes passes"
 }
 
+case_tcp_random_streams() {
+    fresh tcp_random
+    pipeline tcp "    max_line_bytes: 64"
+    start
+    local seed
+    for seed in 1 2 3; do
+        mkdir "s$seed"
+        client random-tcp "$PORT" "$seed" 64 "s$seed"
+        cat "s$seed/expected" >>expected
+        echo $(($(cat all.rejects 2>/dev/null || echo 0) + $(cat "s$seed/expected.rejects"))) >all.rejects
+    done
+    stop_sluice
+    want_status 0
+    client same-messages out.ndjson expected
+    want_eq "rejections" "$(lines errors.ndjson)" "$(cat all.rejects)"
+    verdict "tcp: random streams in random pieces give exactly the records and rejections of the line rules"
+}
+
 case_tcp_invalid_utf8() {
     fresh tcp_utf8
     pipeline tcp ""
@@ -288,7 +306,7 @@ case_tcp_backpressure() {
     # 17 MB, far more than the small socket buffers hold: the client must
     # wait for the slow sink (about 300 batches at 10 ms each).
     client tcp "$PORT" --clients 1 --lines 300000 --prefix slow --send-buffer 65536 \
-        --min-seconds 2.5
+        --min-seconds 1.5
     stop_sluice
     want_status 0
     client expect out.ndjson --clients 1 --lines 300000 --prefix slow
@@ -527,7 +545,8 @@ case_http_stopping() {
 
 cases=("${@:2}")
 [ ${#cases[@]} -gt 0 ] || cases=(tcp_one_client tcp_many_clients tcp_split_reads tcp_no_final_newline \
-         tcp_long_line tcp_long_line_across_reads tcp_invalid_utf8 tcp_max_connections \
+         tcp_long_line tcp_long_line_across_reads tcp_random_streams tcp_invalid_utf8 \
+         tcp_max_connections \
          tcp_backpressure tcp_stop_with_open_client tcp_bad_settings \
          udp_lines udp_datagrams \
          http_ndjson http_csv http_bad_body http_too_large http_wrong_requests \

@@ -155,6 +155,18 @@ TEST(json_encoding)
     sl_buf_free(&buf);
 }
 
+TEST(json_strings_are_utf8)
+{
+    SlBuf buf = { 0 };
+    const char text[] = "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80 bad:\xff\xc3(\xed\xa0\x80";
+    SlValue v = sl_str(text, sizeof text - 1);
+    sl_json_value(&buf, &v);
+    sl_buf_putc(&buf, 0);
+    CHECK(!strcmp(buf.data, "\"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80 "
+                            "bad:\\ufffd\\ufffd(\\ufffd\\ufffd\\ufffd\""));
+    sl_buf_free(&buf);
+}
+
 TEST(floats_read_back_exactly)
 {
     SlBuf buf = { 0 };
@@ -249,6 +261,7 @@ int main(void)
     RUN(text_numbers_are_strict);
     RUN(conversions);
     RUN(json_encoding);
+    RUN(json_strings_are_utf8);
     RUN(floats_read_back_exactly);
     RUN(csv_cells);
     RUN(conditions);

@@ -25,7 +25,7 @@ pub fn alloc(size: usize) -> *mut u8 {
 /// `sluice_free`.
 ///
 /// # Safety
-/// `ptr` must come from [`alloc`] with the same `size`, and not be freed yet.
+/// `ptr` must come from [`alloc()`] with the same `size`, and not be freed yet.
 pub unsafe fn free(ptr: *mut u8, size: usize) {
     if let (false, Some(layout)) = (ptr.is_null(), layout(size)) {
         alloc::dealloc(ptr, layout);

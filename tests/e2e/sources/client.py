@@ -19,6 +19,15 @@
   client.py idle-tcp PORT SECONDS TEXT  connect, send TEXT, stay open
   client.py refused PORT              exit 0 if the server closes a new
                                       connection at once (without data)
+  client.py random-tcp PORT SEED MAX_LINE DIR
+                                      send a random stream (long lines, CR,
+                                      empty lines, bad UTF-8) in random
+                                      pieces; write the records and the
+                                      number of rejections the line rules
+                                      give to DIR/expected, DIR/expected.rejects
+  client.py same-messages FILE EXPECTED
+                                      the `message`s of NDJSON FILE are, in
+                                      order, the JSON strings of EXPECTED
   client.py expect FILE --clients C --lines N --prefix P
       check that the NDJSON FILE holds each message "P-c-i" exactly once
       (for UDP: C datagrams of N lines)
@@ -190,6 +199,66 @@ def refused(port):
         raise SystemExit("got data")
 
 
+def random_stream(rng, max_line):
+    pieces = [b"a", b"b c", b"\t", b"\xc3\xa9", b"\x00", b"\r", b"{\"k\": 1}",
+              b"x" * (max_line // 2), b"y" * (max_line - 1), b"z" * (max_line * 3),
+              b"\xff", b"\xc3"] + [b"\n", b"\r\n"] * 4
+    return b"".join(rng.choice(pieces) for _ in range(4000))
+
+
+def expected_lines(stream, max_line):
+    """The records and the rejection count of the netlines rules."""
+    records, rejected = [], 0
+    for line in stream.split(b"\n"):
+        if line.endswith(b"\r"):
+            line = line[:-1]
+        if not line:
+            continue
+        try:
+            text = line.decode("utf-8")
+        except UnicodeDecodeError:
+            text = None
+        if len(line) > max_line or text is None:
+            rejected += 1
+        else:
+            records.append(text)
+    return records, rejected
+
+
+def random_tcp(port, seed, max_line, into):
+    import random
+    rng = random.Random(seed)
+    stream = random_stream(rng, max_line)
+    records, rejected = expected_lines(stream, max_line)
+    with open(os.path.join(into, "expected"), "w", encoding="utf-8") as f:
+        for text in records:
+            f.write(json.dumps(text) + "\n")
+    with open(os.path.join(into, "expected.rejects"), "w") as f:
+        f.write("%d\n" % rejected)
+    s = socket.create_connection((HOST, port), timeout=30)
+    s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    at = 0
+    while at < len(stream):
+        n = rng.choice([1, 2, 3, 17, 100, max_line, 5000, 70000])
+        s.sendall(stream[at:at + n])
+        at += n
+        if rng.random() < 0.05:
+            time.sleep(0.002)  # let the server read what is there
+    s.close()
+
+
+def same_messages(path, expected_path):
+    with open(path, encoding="utf-8") as f:
+        got = [json.loads(line).get("message") for line in f]
+    with open(expected_path, encoding="utf-8") as f:
+        wanted = [json.loads(line) for line in f]
+    for i, (g, w) in enumerate(zip(got, wanted)):
+        if g != w:
+            raise SystemExit("record %d is %r, wanted %r" % (i + 1, g, w))
+    if len(got) != len(wanted):
+        raise SystemExit("%d records, wanted %d" % (len(got), len(wanted)))
+
+
 def expect(path, args):
     clients = int(option(args, "--clients", "1"))
     n = int(option(args, "--lines", "1"))
@@ -230,6 +299,10 @@ def main(argv):
         idle_tcp(int(rest[0]), rest[1], rest[2])
     elif cmd == "refused":
         refused(int(rest[0]))
+    elif cmd == "random-tcp":
+        random_tcp(int(rest[0]), int(rest[1]), int(rest[2]), rest[3])
+    elif cmd == "same-messages":
+        same_messages(rest[0], rest[1])
     elif cmd == "expect":
         expect(rest[0], rest[1:])
     else:

@@ -4,8 +4,9 @@
 //! natively, `tests/unit_struct.rs` calls the exports that `register!`
 //! generated.
 //!
-//! Input `{"values": [f32...], "fail": KIND}` (`fail` optional: fail with
-//! that error kind, none when empty); output `{"mean": f32, "count": n}`.
+//! Input `{"values": [f32...], "fail": KIND, "panic": true}` (`fail`
+//! optional: fail with that error kind, none when empty; `panic` optional);
+//! output `{"mean": f32, "count": n}`.
 
 use serde::{Deserialize, Serialize};
 use sluice_fn::*;
@@ -15,6 +16,8 @@ pub struct InputValue {
     values: Vec<f32>,
     #[serde(default)]
     fail: Option<String>,
+    #[serde(default)]
+    panic: bool,
 }
 
 #[derive(Serialize)]
@@ -31,6 +34,9 @@ impl Function<'_, InputValue, OutputValue> for Mean {
             Some("") => return Err(Box::new(Error::new("asked to fail"))),
             Some(kind) => return Err(Box::new(Error::with_kind(kind, "asked to fail"))),
             None => {}
+        }
+        if input.panic {
+            panic!("asked to panic");
         }
         if input.values.is_empty() {
             return Err(Box::new(Error::with_kind("invalid_input", "no values")));

@@ -1,0 +1,542 @@
+/*
+** function.c: the `function` transform: runs a WebAssembly function (the
+** function ABI, docs/abi.md) on windows of records.
+**
+** Records are buffered into windows (window.c); a closed window is encoded
+** as one columnar JSON document (columnar.c), handed to the function, and
+** the function's columnar output is split back into records. A failed call
+** (trap, guest error, limit, ABI breach, or an output that is not an object
+** of equal-length arrays) fails the whole window, whose records are then
+** routed by `on_error`: to NAME.errors with the reason, dropped (counted),
+** or the pipeline stops. A trap never takes the engine down: the host
+** library rebuilds the instance at the next call.
+**
+** Parallelism: the runtime calls process() for one instance at a time, and
+** the windows are state, so the type is not SL_PARALLEL. With
+** `instances: N` the node owns N function instances, one per thread of its
+** own worker pool: closed windows wait until there are N of them (or a
+** tick or the end comes), run side by side, and are emitted in order.
+*/
+#include "../pipeline/component.h"
+#include "../pipeline/encode.h"
+#include "columnar.h"
+#include "window.h"
+#include "../../lib/fn/sluice_fn_host.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+enum { TICK_MS = 100, LOGGED_DROPS = 10, PAGES_PER_MIB = 16 };
+
+/* ---- Settings -------------------------------------------------------- */
+
+static const char *const on_error_choices[] = { "dead_letter", "drop", "stop", NULL };
+typedef enum OnError { DEAD_LETTER, DROP, STOP } OnError;
+
+static const SlSetting event_time_settings[] = {
+    { .name = "field", .type = SL_SET_STRING, .required = true,
+      .doc = "The field holding the event time (a timestamp, or RFC 3339 text)." },
+    { .name = "size", .type = SL_SET_STRING, .required = true,
+      .doc = "The length of a window: 500ms, 10s, 5m, 1h." },
+    { .name = "slide", .type = SL_SET_STRING, .def = "the size",
+      .doc = "How far each window starts after the previous one; shorter than size: sliding windows." },
+    { .name = "allowed_lateness", .type = SL_SET_STRING, .def = "0s",
+      .doc = "How far behind the latest event time a record may come and still join its window." },
+    { 0 },
+};
+
+static const SlSetting window_settings[] = {
+    { .name = "count", .type = SL_SET_INT, .def = "1", .min = 1, .max = 100000000,
+      .doc = "Close a window when it holds this many records." },
+    { .name = "duration", .type = SL_SET_STRING,
+      .doc = "Close a window this long after its first record (processing time): 500ms, 10s, 5m." },
+    { .name = "event_time", .type = SL_SET_OBJECT, .fields = event_time_settings,
+      .doc = "Windows by event time: tumbling, or sliding with `slide`." },
+    { .name = "key", .type = SL_SET_STRING,
+      .doc = "A field: each distinct value has windows of its own." },
+    { .name = "max_keys", .type = SL_SET_INT, .def = "10000", .min = 1, .max = 10000000,
+      .doc = "At most this many keys with open windows; records of further keys are rejected." },
+    { 0 },
+};
+
+static const SlSetting limit_settings[] = {
+    { .name = "fuel", .type = SL_SET_INT, .def = "0", .min = 0, .max = INT64_MAX,
+      .doc = "Instructions per call; 0: unlimited." },
+    { .name = "timeout_ms", .type = SL_SET_INT, .def = "0", .min = 0, .max = 86400000,
+      .doc = "Wall-clock time per call in milliseconds; 0: none." },
+    { .name = "memory_mib", .type = SL_SET_INT, .def = "256", .min = 1, .max = 4096,
+      .doc = "The function's memory cap in MiB." },
+    { .name = "max_output_bytes", .type = SL_SET_INT, .def = "16777216", .min = 1, .max = INT32_MAX,
+      .doc = "The largest output document a call may return." },
+    { 0 },
+};
+
+static const SlSetting settings[] = {
+    { .name = "module", .type = SL_SET_STRING, .required = true,
+      .doc = "The function: a path to its .wasm file." },
+    { .name = "config", .type = SL_SET_ANY,
+      .doc = "A mapping handed to the function's init, as JSON." },
+    { .name = "window", .type = SL_SET_OBJECT, .fields = window_settings, .def = "count: 1",
+      .doc = "How records are grouped into calls: count, duration or event_time, optionally per key." },
+    { .name = "fields", .type = SL_SET_LIST, .item = &(const SlSetting){ .type = SL_SET_STRING },
+      .doc = "The fields given to the function, as columns (default: all of the window's fields)." },
+    { .name = "limits", .type = SL_SET_OBJECT, .fields = limit_settings,
+      .doc = "Per-call limits: fuel, timeout_ms, memory_mib, max_output_bytes." },
+    { .name = "instances", .type = SL_SET_INT, .def = "1", .min = 1, .max = 256,
+      .doc = "Function instances running windows side by side." },
+    { .name = "on_error", .type = SL_SET_STRING, .def = "dead_letter", .choices = on_error_choices,
+      .doc = "A failed window's records: dead_letter (to NAME.errors), drop (counted) or stop (fail the run)." },
+    { 0 },
+};
+
+/* ---- State ----------------------------------------------------------- */
+
+typedef struct Function Function;
+
+/* One function instance and the thread that runs it (worker 0 is the
+** thread calling process). */
+typedef struct Worker {
+    Function *fn;
+    SlCtx *ctx;
+    sfn_instance *instance;
+    Columnar codec;
+    pthread_t thread;
+    bool thread_started;
+} Worker;
+
+/* One window to run, and what came of it. */
+typedef struct Job {
+    const Window *window;
+    SlBatch *out;                   /* where its output records go */
+    bool failed;
+    char reason[1400];
+} Job;
+
+/* The round of jobs the workers share (instances > 1). */
+typedef struct Pool {
+    pthread_mutex_t lock;
+    pthread_cond_t wake, done;
+    Job *jobs;
+    size_t njobs, jobs_cap;
+    atomic_size_t next;             /* the next job to take */
+    size_t finished, active;        /* jobs done; helpers in the round */
+    uint64_t round;
+    bool quit;
+} Pool;
+
+struct Function {
+    sfn_module *module;
+    sfn_options options;
+    SlBuf config;                   /* the `config` setting as JSON */
+    Windows *windows;
+    const char **fields;
+    size_t nfields;
+    OnError on_error;
+    bool stopped;                   /* on_error: stop has fired */
+    uint64_t dropped;               /* windows dropped, for rate-limited logs */
+    Worker *workers;
+    size_t nworkers;
+    Pool pool;
+    bool pool_ready;
+};
+
+static int64_t now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* ---- Running one window ---------------------------------------------- */
+
+static void run_job(Worker *w, Job *job)
+{
+    Function *fn = w->fn;
+    columnar_encode(&w->codec, job->window, fn->fields, fn->nfields);
+    const uint8_t *out;
+    size_t out_len;
+    sfn_error err;
+    int64_t started = now_ns();
+    int rc = sfn_call(w->instance, (const uint8_t *)w->codec.json.data, w->codec.json.len,
+                      &out, &out_len, &err);
+    sl_observe_call(w->ctx, (uint64_t)(now_ns() - started),
+                    sfn_instance_stats(w->instance).fuel_last, rc != 0 && err.kind == SFN_TRAP);
+    job->failed = true;
+    if (rc != 0) {
+        snprintf(job->reason, sizeof job->reason, "function %s: %s: %s", err.function,
+                 sfn_kind_name(err.kind), err.message);
+        return;
+    }
+    char why[600];
+    if (!columnar_decode(&w->codec, job->out, (const char *)out, out_len, job->window, why, sizeof why)) {
+        snprintf(job->reason, sizeof job->reason, "function %s: output: %s",
+                 sfn_module_name(fn->module), why);
+        return;
+    }
+    job->failed = false;
+}
+
+/* ---- What becomes of a failed window --------------------------------- */
+
+static void reject_window(SlCtx *ctx, const Window *w, const char *reason)
+{
+    for (uint32_t i = 0; i < w->count; i++)
+        sl_reject(ctx, w->refs[i].segment->batch, w->refs[i].index, "%s", reason);
+}
+
+static void window_failed(SlCtx *ctx, Function *fn, const Window *w, const char *reason)
+{
+    switch (fn->on_error) {
+    case DEAD_LETTER:
+        reject_window(ctx, w, reason);
+        break;
+    case DROP:
+        sl_count_errors(ctx, w->count);
+        if (fn->dropped < LOGGED_DROPS)
+            sl_log(ctx, "dropped a window of %u records: %s", w->count, reason);
+        else if (fn->dropped == LOGGED_DROPS)
+            sl_log(ctx, "further dropped windows are counted, not logged");
+        fn->dropped++;
+        break;
+    case STOP:
+        /* Its records still go to NAME.errors: nothing accepted is lost. */
+        reject_window(ctx, w, reason);
+        if (!fn->stopped) sl_fail(ctx, "%s", reason);
+        fn->stopped = true;
+        break;
+    }
+}
+
+/* After on_error: stop fired, the windows still waiting are not run. */
+static void reject_not_run(SlCtx *ctx, Function *fn, const Window *w)
+{
+    char reason[300];
+    snprintf(reason, sizeof reason, "function %s: not run: the node stopped at an earlier error",
+             sfn_module_name(fn->module));
+    reject_window(ctx, w, reason);
+}
+
+/* ---- The worker pool (instances > 1) --------------------------------- */
+
+static void drain_jobs(Pool *pool, Worker *w, Job *jobs, size_t njobs)
+{
+    for (size_t i; (i = atomic_fetch_add(&pool->next, 1)) < njobs;) {
+        run_job(w, &jobs[i]);
+        pthread_mutex_lock(&pool->lock);
+        if (++pool->finished == njobs) pthread_cond_signal(&pool->done);
+        pthread_mutex_unlock(&pool->lock);
+    }
+}
+
+static void *helper_main(void *arg)
+{
+    Worker *w = arg;
+    Pool *pool = &w->fn->pool;
+    uint64_t seen = 0;
+    pthread_mutex_lock(&pool->lock);
+    for (;;) {
+        while (!pool->quit && pool->round == seen) pthread_cond_wait(&pool->wake, &pool->lock);
+        if (pool->quit) break;
+        seen = pool->round;
+        Job *jobs = pool->jobs;
+        size_t njobs = pool->njobs;
+        pool->active++;
+        pthread_mutex_unlock(&pool->lock);
+        drain_jobs(pool, w, jobs, njobs);
+        pthread_mutex_lock(&pool->lock);
+        pool->active--;
+        pthread_cond_signal(&pool->done);
+    }
+    pthread_mutex_unlock(&pool->lock);
+    return NULL;
+}
+
+/* Runs the pool's jobs on every worker; returns when all are done and no
+** helper still looks at them. */
+static void run_round(Function *fn)
+{
+    Pool *pool = &fn->pool;
+    pthread_mutex_lock(&pool->lock);
+    atomic_store(&pool->next, 0);
+    pool->finished = 0;
+    pool->round++;
+    pthread_cond_broadcast(&pool->wake);
+    pthread_mutex_unlock(&pool->lock);
+    drain_jobs(pool, &fn->workers[0], pool->jobs, pool->njobs);
+    pthread_mutex_lock(&pool->lock);
+    while (pool->finished < pool->njobs || pool->active > 0)
+        pthread_cond_wait(&pool->done, &pool->lock);
+    pthread_mutex_unlock(&pool->lock);
+}
+
+/* ---- Running the closed windows -------------------------------------- */
+
+/* One instance: windows run in turn; output goes out in batches of about
+** SL_BATCH_RECORDS records. */
+static void run_serially(SlCtx *ctx, Function *fn, const Window *ready, size_t n)
+{
+    SlBatch *out = sl_batch_new();
+    for (size_t i = 0; i < n; i++) {
+        if (fn->stopped) {
+            reject_not_run(ctx, fn, &ready[i]);
+            continue;
+        }
+        Job job = { .window = &ready[i], .out = out };
+        run_job(&fn->workers[0], &job);
+        if (job.failed) window_failed(ctx, fn, &ready[i], job.reason);
+        if (out->count >= SL_BATCH_RECORDS) {
+            sl_emit(ctx, out);
+            out = sl_batch_new();
+        }
+    }
+    sl_emit(ctx, out);
+}
+
+/* Several instances: one round over all windows, then emitted in order. */
+static void run_in_parallel(SlCtx *ctx, Function *fn, const Window *ready, size_t n)
+{
+    Pool *pool = &fn->pool;
+    if (n > pool->jobs_cap) {
+        free(pool->jobs);
+        pool->jobs = calloc(n, sizeof *pool->jobs);
+        if (!pool->jobs) abort();
+        pool->jobs_cap = n;
+    }
+    for (size_t i = 0; i < n; i++) pool->jobs[i] = (Job){ .window = &ready[i], .out = sl_batch_new() };
+    pool->njobs = fn->stopped ? 0 : n;
+    if (pool->njobs) run_round(fn);
+    for (size_t i = 0; i < n; i++) {
+        Job *job = &pool->jobs[i];
+        if (fn->stopped) reject_not_run(ctx, fn, job->window);
+        else if (job->failed) window_failed(ctx, fn, job->window, job->reason);
+        if (fn->stopped || job->failed) sl_batch_free(job->out);
+        else sl_emit(ctx, job->out);
+    }
+}
+
+static void run_ready(SlCtx *ctx, Function *fn)
+{
+    size_t n;
+    const Window *ready = windows_ready(fn->windows, &n);
+    if (!n) return;
+    if (fn->nworkers == 1) run_serially(ctx, fn, ready, n);
+    else run_in_parallel(ctx, fn, ready, n);
+    windows_release_ready(fn->windows);
+}
+
+/* ---- Callbacks ------------------------------------------------------- */
+
+static void process(SlCtx *ctx, SlBatch *batch)
+{
+    Function *fn = sl_state(ctx);
+    windows_add(fn->windows, ctx, batch, now_ns());
+    size_t n;
+    windows_ready(fn->windows, &n);
+    if (n >= fn->nworkers) run_ready(ctx, fn);
+}
+
+static void tick(SlCtx *ctx)
+{
+    Function *fn = sl_state(ctx);
+    windows_expire(fn->windows, now_ns());
+    run_ready(ctx, fn);
+}
+
+static void finish(SlCtx *ctx)
+{
+    Function *fn = sl_state(ctx);
+    windows_close_all(fn->windows);
+    run_ready(ctx, fn);
+}
+
+/* ---- Configuration --------------------------------------------------- */
+
+/* A YAML scalar as a value: plain numbers, booleans and null keep their
+** type, anything quoted is a string. */
+static SlValue scalar_value(const SlConf *c)
+{
+    int64_t i;
+    double f;
+    bool b;
+    if (!c->quoted) {
+        if (sl_scalar_null(c)) return sl_null();
+        if (sl_scalar_int(c->text, &i)) return sl_int(i);
+        if (sl_scalar_float(c->text, &f)) return sl_float(f);
+        if (sl_scalar_bool(c->text, &b)) return sl_bool(b);
+    }
+    return sl_str(c->text, strlen(c->text));
+}
+
+static void put_conf_json(SlBuf *b, const SlConf *c)
+{
+    if (c->kind == SL_CONF_SCALAR) {
+        SlValue v = scalar_value(c);
+        sl_json_value(b, &v);
+        return;
+    }
+    bool map = c->kind == SL_CONF_MAP;
+    sl_buf_putc(b, map ? '{' : '[');
+    for (size_t i = 0; i < c->count; i++) {
+        if (i) sl_buf_putc(b, ',');
+        if (map) {
+            SlValue key = sl_str(c->items[i]->key, strlen(c->items[i]->key));
+            sl_json_value(b, &key);
+            sl_buf_putc(b, ':');
+        }
+        put_conf_json(b, c->items[i]);
+    }
+    sl_buf_putc(b, map ? '}' : ']');
+}
+
+static int read_config(SlCtx *ctx, Function *fn, const SlConf *conf)
+{
+    const SlConf *config = sl_conf_get(conf, "config");
+    if (config && !sl_scalar_null(config) && config->kind != SL_CONF_MAP) {
+        sl_conf_error(ctx, config, "'config' must be a mapping (the function's init gets it as a JSON object)");
+        return -1;
+    }
+    if (config && config->kind == SL_CONF_MAP) put_conf_json(&fn->config, config);
+    else sl_buf_put(&fn->config, "{}", 2);
+    fn->options = sfn_default_options();
+    fn->options.config = fn->config.data;
+    fn->options.config_len = fn->config.len;
+    const SlConf *limits = sl_conf_get(conf, "limits");
+    fn->options.limits = (sfn_limits){
+        .fuel = (uint64_t)sl_conf_int(limits, "fuel", 0),
+        .timeout_ms = (uint64_t)sl_conf_int(limits, "timeout_ms", 0),
+        .max_memory_pages = (uint32_t)(sl_conf_int(limits, "memory_mib", 256) * PAGES_PER_MIB),
+        .max_output = (size_t)sl_conf_int(limits, "max_output_bytes", 16 << 20),
+    };
+    return 0;
+}
+
+static void read_fields(Function *fn, const SlConf *list)
+{
+    if (!list || list->kind != SL_CONF_SEQ) return;
+    fn->fields = calloc(list->count ? list->count : 1, sizeof *fn->fields);
+    if (!fn->fields) abort();
+    for (size_t i = 0; i < list->count; i++) fn->fields[i] = list->items[i]->text;
+    fn->nfields = list->count;
+}
+
+/* Loads and checks the module, and makes worker 0's instance, so that
+** `sluice validate` reports a missing or broken function. */
+static int load_module(SlCtx *ctx, Function *fn, const SlConf *conf)
+{
+    const SlConf *node = sl_conf_get(conf, "module");
+    const char *path = sl_path(ctx, node->text);
+    if (access(path, R_OK) != 0) {
+        sl_conf_error(ctx, node, "cannot read the module '%s': %s", path, strerror(errno));
+        return -1;
+    }
+    sfn_error err;
+    fn->module = sfn_module_load_file(path, &err);
+    if (fn->module) fn->workers[0].instance = sfn_instance_new(fn->module, &fn->options, &err);
+    if (!fn->workers[0].instance) {
+        sl_conf_error(ctx, node, "function %s: %s: %s", err.function, sfn_kind_name(err.kind),
+                      err.message);
+        return -1;
+    }
+    return 0;
+}
+
+
+static int init(SlCtx *ctx, const SlConf *conf)
+{
+    Function *fn = calloc(1, sizeof *fn);
+    if (!fn) abort();
+    sl_set_state(ctx, fn);
+    const char *on_error = sl_conf_str(conf, "on_error", "dead_letter");
+    fn->on_error = !strcmp(on_error, "drop") ? DROP : !strcmp(on_error, "stop") ? STOP : DEAD_LETTER;
+    fn->nworkers = (size_t)sl_conf_int(conf, "instances", 1);
+    fn->workers = calloc(fn->nworkers, sizeof *fn->workers);
+    if (!fn->workers) abort();
+    for (size_t i = 0; i < fn->nworkers; i++) fn->workers[i] = (Worker){ .fn = fn, .ctx = ctx };
+    read_fields(fn, sl_conf_get(conf, "fields"));
+    WindowSpec spec;
+    int problems = window_spec_read(ctx, sl_conf_get(conf, "window"), &spec);
+    problems |= read_config(ctx, fn, conf);
+    if (problems || load_module(ctx, fn, conf)) return -1;
+    fn->windows = windows_new(&spec);
+    return 0;
+}
+
+/* The other instances and their threads. */
+static int start(SlCtx *ctx)
+{
+    Function *fn = sl_state(ctx);
+    if (fn->nworkers == 1) return 0;
+    Pool *pool = &fn->pool;
+    pthread_mutex_init(&pool->lock, NULL);
+    pthread_cond_init(&pool->wake, NULL);
+    pthread_cond_init(&pool->done, NULL);
+    fn->pool_ready = true;
+    for (size_t i = 1; i < fn->nworkers; i++) {
+        Worker *w = &fn->workers[i];
+        sfn_error err;
+        w->instance = sfn_instance_new(fn->module, &fn->options, &err);
+        if (!w->instance) {
+            sl_fail(ctx, "function %s: %s: %s", err.function, sfn_kind_name(err.kind), err.message);
+            return -1;
+        }
+        int rc = pthread_create(&w->thread, NULL, helper_main, w);
+        if (rc) {
+            sl_fail(ctx, "cannot start a thread: %s", strerror(rc));
+            return -1;
+        }
+        w->thread_started = true;
+    }
+    return 0;
+}
+
+static void stop_pool(Function *fn)
+{
+    if (!fn->pool_ready) return;
+    pthread_mutex_lock(&fn->pool.lock);
+    fn->pool.quit = true;
+    pthread_cond_broadcast(&fn->pool.wake);
+    pthread_mutex_unlock(&fn->pool.lock);
+    for (size_t i = 0; i < fn->nworkers; i++)
+        if (fn->workers[i].thread_started) pthread_join(fn->workers[i].thread, NULL);
+    pthread_mutex_destroy(&fn->pool.lock);
+    pthread_cond_destroy(&fn->pool.wake);
+    pthread_cond_destroy(&fn->pool.done);
+    free(fn->pool.jobs);
+}
+
+static void destroy(void *state)
+{
+    Function *fn = state;
+    if (!fn) return;
+    stop_pool(fn);
+    for (size_t i = 0; i < fn->nworkers; i++) {
+        if (fn->workers[i].instance) sfn_instance_free(fn->workers[i].instance);
+        columnar_free(&fn->workers[i].codec);
+    }
+    free(fn->workers);
+    if (fn->module) sfn_module_free(fn->module);
+    windows_free(fn->windows);
+    free(fn->fields);
+    sl_buf_free(&fn->config);
+    free(fn);
+}
+
+const SlComponentType sl_transform_function = {
+    .name = "function",
+    .kind = SL_TRANSFORM,
+    .doc = "Runs a WebAssembly function on windows of records (columnar JSON in, columnar JSON out).",
+    .settings = settings,
+    .tick_ms = TICK_MS,
+    .init = init,
+    .start = start,
+    .process = process,
+    .tick = tick,
+    .finish = finish,
+    .destroy = destroy,
+};
