@@ -10,13 +10,13 @@ label=$1; shift
 passed=0; failed=0
 for cmd in "$@"; do
   out=$(eval "$cmd" 2>&1); rc=$?
-  line=$(printf '%s\n' "$out" | grep -E '^([A-Za-z-]+: )?[0-9]+ passed, [0-9]+ failed' | tail -n1)
+  line=$(printf '%s\n' "$out" | grep -E '^([A-Za-z0-9_-]+: )?[0-9]+ passed, [0-9]+ failed' | tail -n1)
   line=${line#*: }
   if [ $rc -ne 0 ] || [ -z "$line" ]; then
     printf '%s\n' "$out" | grep -v '^ok ' >&2
     echo "$label: '$cmd' exited $rc" >&2
   else
-    printf '%s\n' "$out" | grep -E '^([A-Za-z-]+: )?[0-9]+ passed, [0-9]+ failed' | tail -n1
+    printf '%s\n' "$out" | grep -E '^([A-Za-z0-9_-]+: )?[0-9]+ passed, [0-9]+ failed' | tail -n1
   fi
   if [ -n "$line" ]; then
     p=${line%% passed*}; f=${line#*, }; f=${f%% failed*}

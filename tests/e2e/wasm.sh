@@ -5,7 +5,7 @@
 # The guests are built first, into build/e2e/: the C programs in
 # tests/e2e/wasm/*.c with clang-19 for wasm32-wasi (wasi-libc), the .wat
 # modules with wat2wasm. Each case prints "ok NAME" or "FAIL NAME" with what
-# differed; the last line is "e2e: N passed, M failed", and the exit status
+# differed; the last line is "wasm: N passed, M failed", and the exit status
 # is non-zero if anything failed.
 set -u
 
@@ -35,7 +35,7 @@ build_guests() {
         *.c) clang-19 --target=wasm32-wasi --sysroot=/usr -O2 \
                  -o "$OUT/$name.wasm" "$src" ;;
         *) wat2wasm "$src" -o "$OUT/$name.wasm" ;;
-        esac || echo "e2e: could not build $src" >&2
+        esac || echo "wasm: could not build $src" >&2
     done
 }
 
@@ -493,5 +493,5 @@ for c in hello args_env stdin exit_codes clock_random \
          fuel timeout traps bad_files link_errors memory_bomb usage; do
     "case_$c"
 done
-echo "e2e: $passed passed, $failed failed"
+echo "wasm: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]
