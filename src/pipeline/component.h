@@ -37,7 +37,8 @@
 **
 ** Records and batches (record.h): sources fill batches of about
 ** SL_BATCH_RECORDS records. Components count nothing themselves except
-** bytes: records in/out, errors and queue depth are counted by the runtime.
+** bytes (and a function node's calls, with sl_observe_call): records in and
+** out, errors and queue depth are counted by the runtime.
 **
 ** Bad input never crashes and is never dropped silently: hand it to
 ** sl_reject / sl_reject_text with a reason. The rejected record goes to the

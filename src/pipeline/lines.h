@@ -39,7 +39,7 @@ ssize_t sl_lines_read(SlCtx *ctx, SlLines *l, int fd, char *buf, size_t size);
 #define SL_LINES_SETTING                                                    \
     { .name = "max_line_bytes", .type = SL_SET_INT, .def = "1048576",       \
       .min = 16, .max = 1 << 30,                                            \
-      .doc = "Longer lines are rejected to NAME.errors." }
+      .doc = "Lines longer than this (bytes before the newline) are rejected to NAME.errors." }
 #define SL_LINES_DEFAULT_MAX 1048576
 
 #endif

@@ -7,7 +7,10 @@
 ** removes a daily seasonal component (S-H-ESD with period = readings per
 ** day) sees noise, drift and the injected anomalies, nothing else.
 ** Anomalies act on the gas resistance; the air-quality index, computed from
-** it, shows them too.
+** it, shows them too, except that its baseline calibration (as in Bosch's
+** BSEC) absorbs a level shift of the resistance after a few readings: in
+** the index a level shift is a jump that fades, which is what a point
+** detector can be scored on.
 */
 #include "bme680.h"
 
@@ -30,18 +33,21 @@ static const double HUM_BEST = 40.0, HUM_SPAN = 60.0;
 
 /* How far anomalies move the index, in index points: a burst of solvent
    or cooking fumes, a gust of fresh air, a step in the background. All far
-   above the noise (about 1.5 points), all within what a real room shows. */
-static const double SPIKE_MIN = 30, SPIKE_MAX = 60;
+   above the noise (about 2.7 points), all within what a real room shows. */
+static const double SPIKE_MIN = 25, SPIKE_MAX = 45;
 static const double DROP_MIN = 25, DROP_MAX = 40;
 static const double SHIFT_MIN = 25, SHIFT_MAX = 40;
 enum {
-    SHIFT_TRUTH_READINGS = 3,   /* level shift: readings counted as anomalous */
+    SHIFT_TRUTH_READINGS = 3,   /* level shift: readings before recalibration, all anomalous */
     QUIET_READINGS = 12,        /* no anomaly this soon after another */
 };
+/* After those readings the index's baseline calibration catches up with a
+   level shift: each reading it absorbs this fraction of what is left. */
+static const double RECALIBRATION = 0.75;
 
 /* The noise of one reading (standard deviations). */
 static const double TEMP_NOISE = 0.05, HUM_NOISE = 0.3, PRES_NOISE = 0.05;
-static const double GAS_NOISE = 0.015;   /* ln units: 1.5 % */
+static const double GAS_NOISE = 0.03;   /* ln units: 3 % */
 
 /* Passing weather: pressure wanders as an Ornstein-Uhlenbeck process. */
 static const double WEATHER_SD = 5.0, WEATHER_DAYS = 2.0;
@@ -130,6 +136,13 @@ static SimKind inject(SimSensor *s, double *gas_offset)
     return SIM_LEVEL_SHIFT;
 }
 
+/* The index's calibration absorbs part of the level shifts it has not
+   absorbed yet. */
+static void recalibrate(SimSensor *s)
+{
+    s->calibrated += (s->gas_shift - s->calibrated) * RECALIBRATION;
+}
+
 void sim_sensor_read(SimSensor *s, SimReading *out)
 {
     SimRng *r = &s->rng;
@@ -142,6 +155,7 @@ void sim_sensor_read(SimSensor *s, SimReading *out)
     weather_step(s);
     double gas_offset;
     out->kind = inject(s, &gas_offset);
+    if (out->kind != SIM_LEVEL_SHIFT) recalibrate(s);
     out->time_ms = t;
     out->temperature = s->temp_base + s->temp_amp * warm + s->temp_drift * days + TEMP_NOISE * sim_rng_normal(r);
     /* Relative humidity falls as the air warms: the same cycle, inverted. */
@@ -153,7 +167,7 @@ void sim_sensor_read(SimSensor *s, SimReading *out)
     double ln_gas = s->gas_base - s->gas_day * occupancy(hour) + s->gas_drift * days + s->gas_shift +
                     gas_offset + GAS_NOISE * sim_rng_normal(r);
     out->gas = exp(ln_gas);
-    out->iaq = sim_iaq(out->gas, out->humidity);
+    out->iaq = sim_iaq(exp(ln_gas - s->calibrated), out->humidity);
 }
 
 const char *sim_kind_name(SimKind kind)

@@ -52,6 +52,7 @@ typedef struct SimSensor {
     /* state */
     double weather;          /* hPa: the slow pressure swing of passing weather */
     double gas_shift;        /* ln units: the sum of the level shifts so far */
+    double calibrated;       /* ln units: how much of it the index's calibration absorbed */
     int shift_truth_left;    /* readings still ground truth of a level shift */
     int quiet_left;          /* readings before another anomaly may start */
 } SimSensor;

@@ -86,18 +86,18 @@ typedef struct Request {
 static const SlSetting settings[] = {
     SL_NET_ADDRESS_SETTING,
     { .name = "path", .type = SL_SET_STRING, .def = "/",
-      .doc = "the URL path that takes POSTs" },
+      .doc = "The URL path that takes POSTs." },
     { .name = "format", .type = SL_SET_STRING, .def = "auto", .choices = format_names,
       .doc = "ndjson (each line must be JSON), csv (lines as they are), or auto: "
-             "by Content-Type" },
+             "by Content-Type." },
     { .name = "max_body_bytes", .type = SL_SET_INT, .def = "10485760", .min = 1,
-      .max = (int64_t)1 << 40, .doc = "larger bodies are refused with 413" },
+      .max = (int64_t)1 << 40, .doc = "Larger bodies are refused with 413." },
     SL_LINES_SETTING,
     { .name = "max_connections", .type = SL_SET_INT, .def = "256", .min = 1, .max = 10000,
-      .doc = "clients connected at once (one thread each)" },
+      .doc = "Clients connected at once (one thread each)." },
     { .name = "queue_timeout_ms", .type = SL_SET_INT, .def = "5000", .min = 1,
       .max = 3600000,
-      .doc = "how long a request waits for a full pipeline before a 503" },
+      .doc = "How long a request waits for a full pipeline before a 503." },
     { 0 },
 };
 

@@ -135,6 +135,21 @@ int64_t sl_net_now(void)
     return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
+bool sl_net_wait(SlCtx *ctx, SlNetOut *out, struct pollfd *polled, size_t n)
+{
+    while (!out->stopping && !sl_stopping(ctx)) {
+        /* With records waiting, only look: if nothing is ready, emit them. */
+        int ready = poll(polled, (nfds_t)n, out->batch ? 0 : -1);
+        if (ready < 0 && errno != EINTR) {
+            sl_fail(ctx, "poll: %s", strerror(errno));
+            return false;
+        }
+        if (ready == 0) sl_netout_flush(out);
+        if (ready > 0) return !polled[0].revents;
+    }
+    return false;
+}
+
 /* ---- The wake pipe ----------------------------------------------------- */
 
 bool sl_wake_open(SlWake *w)

@@ -1,13 +1,14 @@
 /*
 ** net.h: what the network sources (tcp, udp, http) share about sockets:
-** checking and binding a listen address, naming a peer, and the wake pipe
-** that lets stop() interrupt a run() sleeping in poll().
+** checking and binding a listen address, naming a peer, the poll loop, and
+** the wake pipe that lets stop() interrupt a run() sleeping in poll().
 */
 #ifndef SLUICE_SOURCES_NET_H
 #define SLUICE_SOURCES_NET_H
 
-#include "../pipeline/component.h"
+#include "netlines.h"
 
+#include <poll.h>
 #include <sys/socket.h>
 
 /* "255.255.255.255:65535" and "[ffff:...:ffff]:65535" fit. */
@@ -16,11 +17,11 @@ enum { SL_PEER_MAX = 64 };
 /* Settings the network sources share. */
 #define SL_NET_ADDRESS_SETTING                                              \
     { .name = "address", .type = SL_SET_STRING, .required = true,           \
-      .doc = "where to listen: HOST:PORT, [IPV6]:PORT or :PORT for every interface" }
+      .doc = "Where to listen: HOST:PORT, [IPV6]:PORT or :PORT for every interface." }
 #define SL_NET_RECEIVE_BUFFER_SETTING                                       \
     { .name = "receive_buffer_bytes", .type = SL_SET_INT, .def = "0", .min = 0, \
       .max = 1 << 30,                                                       \
-      .doc = "the socket's receive buffer (SO_RCVBUF); 0 keeps the system's default" }
+      .doc = "The socket's receive buffer (SO_RCVBUF); 0 keeps the system's default." }
 
 /* During init: checks that `node` (the `address` setting) has the form
 ** HOST:PORT or [IPV6]:PORT; reports a problem with sl_conf_error. */
@@ -37,6 +38,13 @@ void sl_net_receive_buffer(SlCtx *ctx, int fd, int64_t bytes);
 bool sl_net_nonblocking(int fd);
 /* Wall-clock nanoseconds, for the `received_at` metadata. */
 int64_t sl_net_now(void);
+
+/* The loop of a polling source: waits until one of `polled` is ready,
+** emitting the partial batch of `out` whenever nothing is (so a trickle
+** still arrives promptly). polled[0] must be the wake pipe. Returns false
+** when the source should stop: woken, the pipeline stopping, or poll
+** failing (after sl_fail). */
+bool sl_net_wait(SlCtx *ctx, SlNetOut *out, struct pollfd *polled, size_t n);
 
 /* A pipe whose read end becomes readable once stop() signals it. */
 typedef struct SlWake {

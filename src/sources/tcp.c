@@ -56,7 +56,7 @@ static const SlSetting settings[] = {
     SL_LINES_SETTING,
     { .name = "max_connections", .type = SL_SET_INT, .def = "1000", .min = 1,
       .max = 100000,
-      .doc = "clients connected at once; more are accepted and closed at once" },
+      .doc = "Clients connected at once; more are accepted and closed at once." },
     SL_NET_RECEIVE_BUFFER_SETTING,
     { 0 },
 };
@@ -200,19 +200,9 @@ static void drain_clients(SlCtx *ctx, Tcp *t)
 static void run(SlCtx *ctx)
 {
     Tcp *t = sl_state(ctx);
-    while (!t->out.stopping && !sl_stopping(ctx)) {
-        /* With records waiting, only look: if nothing is ready, emit them. */
-        int timeout = t->out.batch ? 0 : -1;
-        int n = poll(t->polled, FIRST_CLIENT + t->nclients, timeout);
-        if (n < 0 && errno != EINTR) {
-            sl_fail(ctx, "poll: %s", strerror(errno));
-            break;
-        }
-        if (n == 0) sl_netout_flush(&t->out);
-        if (n <= 0) continue;
-        if (t->polled[WAKE].revents) break;
+    while (sl_net_wait(ctx, &t->out, t->polled, FIRST_CLIENT + t->nclients)) {
+        read_ready_clients(ctx, t);     /* first: a client that left frees its slot */
         if (t->polled[LISTENER].revents) accept_clients(ctx, t);
-        read_ready_clients(ctx, t);
     }
     /* Connections the kernel has completed have sent data that counts. */
     accept_clients(ctx, t);

@@ -46,9 +46,9 @@ static const char *const framings[] = { "lines", "datagram", NULL };
 static const SlSetting settings[] = {
     SL_NET_ADDRESS_SETTING,
     { .name = "framing", .type = SL_SET_STRING, .def = "lines", .choices = framings,
-      .doc = "lines: a record per line of a datagram; datagram: a record per datagram" },
+      .doc = "lines: a record per line of a datagram; datagram: a record per datagram." },
     { .name = "max_datagram_bytes", .type = SL_SET_INT, .def = "65535", .min = 16,
-      .max = 65535, .doc = "larger datagrams are rejected" },
+      .max = 65535, .doc = "Larger datagrams are rejected to NAME.errors." },
     SL_NET_RECEIVE_BUFFER_SETTING,
     { 0 },
 };
@@ -137,18 +137,7 @@ static bool read_round(SlCtx *ctx, Udp *u)
 static void run(SlCtx *ctx)
 {
     Udp *u = sl_state(ctx);
-    while (!u->out.stopping && !sl_stopping(ctx)) {
-        int timeout = u->out.batch ? 0 : -1;
-        int n = poll(u->polled, 2, timeout);
-        if (n < 0 && errno != EINTR) {
-            sl_fail(ctx, "poll: %s", strerror(errno));
-            break;
-        }
-        if (n == 0) sl_netout_flush(&u->out);
-        if (n <= 0) continue;
-        if (u->polled[WAKE].revents) break;
-        read_round(ctx, u);
-    }
+    while (sl_net_wait(ctx, &u->out, u->polled, 2)) read_round(ctx, u);
     /* What the kernel had already received when the stop came is kept. */
     for (int round = 0; round < DRAIN_ROUNDS && read_round(ctx, u); round++) {}
     sl_netout_flush(&u->out);

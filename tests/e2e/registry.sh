@@ -104,6 +104,7 @@ start_server() {
 # stop_server: SIGTERM; the server must end cleanly (status 0, and no
 # sanitizer report when it is built with them).
 stop_server() {
+    [ -n "$SERVER_PID" ] || return 0
     kill "$SERVER_PID" 2>/dev/null
     wait "$SERVER_PID" 2>/dev/null
     local code=$?

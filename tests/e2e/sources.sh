@@ -66,6 +66,17 @@ client() {
         problems+=("client $1: $(printf %s "$out" | tail -n 1)")
 }
 
+# wait_for_lines FILE N: waits (10 s at most) until FILE has N lines.
+wait_for_lines() {
+    local tenths=0
+    while [ "$(lines "$1")" -lt "$2" ] && [ "$tenths" -lt 100 ]; do
+        sleep 0.1
+        tenths=$((tenths + 1))
+    done
+    [ "$(lines "$1")" -ge "$2" ] ||
+        problems+=("$(basename "$1") has $(lines "$1") lines after 10 s, wanted $2 before the stop")
+}
+
 # messages FILE: the `message` field of each NDJSON line, one a line.
 messages() {
     "$PY" -c 'import json, sys
@@ -192,8 +203,7 @@ case_tcp_no_final_newline() {
     start
     client tcp "$PORT" --clients 3 --lines 5 --prefix last --no-final-newline
     client raw-tcp "$PORT" "$(printf 'crlf\r\n\r\n\n' | hex)"
-    sleep 0.5
-    want_eq "records before the stop" "$(lines out.ndjson)" 16
+    wait_for_lines out.ndjson 16
     stop_sluice
     want_status 0
     client expect out.ndjson --clients 3 --lines 5 --prefix last
@@ -208,7 +218,8 @@ case_tcp_long_line() {
     start
     local long
     long=$(head -c 5000 /dev/zero | tr '\0' x)
-    # The long line arrives in pieces (--chunk), so it is cut across reads.
+    # Then other clients: the source goes on. (A long line cut across
+    # reads: tcp_long_line_across_reads.)
     printf 'before\n%s\nafter\n%s' "$long" "$(head -c 100 /dev/zero | tr '\0' y)" >input
     client raw-tcp "$PORT" "$(hex <input)"
     client tcp "$PORT" --clients 2 --lines 50 --prefix a --chunk 1000
@@ -281,19 +292,18 @@ case_tcp_max_connections() {
     pipeline tcp "    max_connections: 2"
     start
     sleep 0.2     # wait-tcp's probe connection is closed by now
-    "$PY" "$HERE/sources/client.py" idle-tcp "$PORT" 3 "held-1" &
+    "$PY" "$HERE/sources/client.py" idle-tcp "$PORT" 2 $'held-1\n' bye-1 &
     local h1=$!
-    "$PY" "$HERE/sources/client.py" idle-tcp "$PORT" 3 "held-2" &
+    "$PY" "$HERE/sources/client.py" idle-tcp "$PORT" 2 $'held-2\n' bye-2 &
     local h2=$!
-    sleep 0.5
+    wait_for_lines out.ndjson 2     # both are connected
     client refused "$PORT"
     wait "$h1" "$h2"
-    sleep 0.2
+    wait_for_lines out.ndjson 4     # both have been closed: their last lines
     client tcp "$PORT" --clients 1 --lines 10 --prefix later
     stop_sluice
     want_status 0
-    want_in out.ndjson '"held-1"'
-    want_in out.ndjson '"held-2"'
+    want_eq "held" "$(messages out.ndjson | grep -v later | sort | tr '\n' ' ')" "bye-1 bye-2 held-1 held-2 "
     client expect out.ndjson --clients 1 --lines 10 --prefix later
     want_in stderr 'max_connections \(2\) reached'
     verdict "tcp: past max_connections a new client is closed at once (logged); slots free up again"
@@ -319,7 +329,7 @@ case_tcp_stop_with_open_client() {
     start
     "$PY" "$HERE/sources/client.py" idle-tcp "$PORT" 30 "$(printf 'whole\npartial')" &
     local holder=$!
-    sleep 0.5
+    wait_for_lines out.ndjson 1
     stop_sluice
     kill "$holder" 2>/dev/null
     wait "$holder" 2>/dev/null
@@ -531,6 +541,7 @@ case_http_stopping() {
     post --data-binary '{"before":1}'
     want_eq "status" "$code" 200
     kill -TERM "$SLUICE_PID"
+    wait_for_lines stderr 1     # "stopping, draining what is in flight"
     sleep 0.2
     post --data-binary '{"after":1}'
     case "$code" in

@@ -16,7 +16,9 @@
                                       D datagrams of L lines "P-d-l"
   client.py raw-tcp PORT HEX          send these bytes, then close
   client.py raw-udp PORT HEX          send one datagram of these bytes
-  client.py idle-tcp PORT SECONDS TEXT  connect, send TEXT, stay open
+  client.py idle-tcp PORT SECONDS TEXT [LAST]
+                                      connect, send TEXT, stay open, send
+                                      LAST, close
   client.py refused PORT              exit 0 if the server closes a new
                                       connection at once (without data)
   client.py random-tcp PORT SEED MAX_LINE DIR
@@ -179,10 +181,11 @@ def raw_udp(port, hexdata):
     u.close()
 
 
-def idle_tcp(port, seconds, text):
+def idle_tcp(port, seconds, text, last=""):
     s = socket.create_connection((HOST, port), timeout=10)
     s.sendall(text.encode())
     time.sleep(float(seconds))
+    s.sendall(last.encode())
     s.close()
 
 
@@ -296,7 +299,7 @@ def main(argv):
     elif cmd == "raw-udp":
         raw_udp(int(rest[0]), rest[1])
     elif cmd == "idle-tcp":
-        idle_tcp(int(rest[0]), rest[1], rest[2])
+        idle_tcp(int(rest[0]), *rest[1:])
     elif cmd == "refused":
         refused(int(rest[0]))
     elif cmd == "random-tcp":

@@ -63,7 +63,7 @@ fn link_wasi_math(out: &Path) {
     let members = [
         "pow.o", "pow_data.o", "exp.o", "exp_data.o", "log.o", "log_data.o", "cos.o", "sin.o",
         "__cos.o", "__sin.o", "__rem_pio2.o", "__rem_pio2_large.o", "__math_oflow.o",
-        "__math_uflow.o", "__math_xflow.o", "__math_invalid.o", "__math_divzero.o",
+        "__math_uflow.o", "__math_xflow.o", "__math_invalid.o", "__math_divzero.o", "scalbn.o",
     ];
     run(Command::new("llvm-ar-19").arg("x").arg(&libc).args(members).current_dir(&dir));
     let archive = out.join("libwasimath.a");
