@@ -11,15 +11,17 @@ B ?= build
 
 LIBWASM_SRC := $(wildcard lib/wasm/*.c)
 LIBFN_SRC := $(wildcard lib/fn/*.c)
-SLUICE_SRC := $(wildcard src/*.c src/*/*.c)
+PIPELINE_SRC := $(wildcard src/pipeline/*.c)
+SLUICE_SRC := $(filter-out $(PIPELINE_SRC),$(wildcard src/*.c src/*/*.c))
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 
 LIBWASM_OBJ := $(LIBWASM_SRC:%.c=$(B)/%.o)
 LIBFN_OBJ := $(LIBFN_SRC:%.c=$(B)/%.o)
+PIPELINE_OBJ := $(PIPELINE_SRC:%.c=$(B)/%.o)
 SLUICE_OBJ := $(SLUICE_SRC:%.c=$(B)/%.o)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
 LIBS := -larchive -lsodium -ljansson -lyaml -lsqlite3 -lcurl -lpcre2-8 -lz -lmicrohttpd -lm -pthread
-LIBDIRS := $(B)/libsluice-fn.a $(B)/libsluice-wasm.a
+LIBDIRS := $(B)/libsluice-pipeline.a $(B)/libsluice-fn.a $(B)/libsluice-wasm.a
 
 .PHONY: all check unit spec e2e asan bench demo deps clean
 all: $(B)/sluice
@@ -49,8 +51,12 @@ $(B)/libsluice-fn.a: $(LIBFN_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
 
+$(B)/libsluice-pipeline.a: $(PIPELINE_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
 $(B)/sluice: $(SLUICE_OBJ) $(LIBDIRS)
-	$(CC) $(CFLAGS) -o $@ $(SLUICE_OBJ) $(LIBDIRS) $(LIBS)
+	$(CC) $(CFLAGS) -o $@ -Wl,--start-group $(SLUICE_OBJ) $(LIBDIRS) -Wl,--end-group $(LIBS)
 
 $(B)/tests/%: tests/unit/%.c tests/unit/unit.h $(LIBDIRS)
 	@mkdir -p $(dir $@)
@@ -94,4 +100,4 @@ demo: deps
 clean:
 	rm -rf build build-asan
 
--include $(LIBWASM_OBJ:.o=.d) $(LIBFN_OBJ:.o=.d) $(SLUICE_OBJ:.o=.d)
+-include $(LIBWASM_OBJ:.o=.d) $(LIBFN_OBJ:.o=.d) $(PIPELINE_OBJ:.o=.d) $(SLUICE_OBJ:.o=.d)

@@ -6,8 +6,8 @@
 */
 #include "unit.h"
 
-#include "../../src/pipeline/lines.c"
-#include "../../src/pipeline/record.c"
+#include "../../src/pipeline/lines.h"
+#include "../../src/pipeline/record.h"
 
 static char emitted[4096], rejected[4096];
 static int batches;

@@ -5,12 +5,13 @@
 ** are compiled in directly until there is a pipeline archive to link.
 */
 #include "unit.h"
+#include <stdlib.h>
 
-#include "../../src/pipeline/convert.c"
-#include "../../src/pipeline/encode.c"
-#include "../../src/pipeline/expr.c"
-#include "../../src/pipeline/record.c"
-#include "../../src/pipeline/timestamp.c"
+#include "../../src/pipeline/convert.h"
+#include "../../src/pipeline/encode.h"
+#include "../../src/pipeline/expr.h"
+#include "../../src/pipeline/record.h"
+
 
 static SlRecord *reading(SlBatch *b, const char *sensor, double temperature)
 {
