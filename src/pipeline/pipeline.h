@@ -31,6 +31,8 @@ typedef struct SlRunOptions {
 int sl_pipeline_run(SlPipeline *p, const SlRunOptions *o);
 /* Asks a running pipeline to stop and drain; thread-safe. */
 void sl_pipeline_stop(SlPipeline *p);
+/* True once the pipeline has been asked to stop (it may still be draining). */
+bool sl_pipeline_stopping(const SlPipeline *p);
 
 /* The pipeline file format as a JSON Schema, generated from the component
 ** registry (jsonschema.c); free() the text. */

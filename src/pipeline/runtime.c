@@ -176,6 +176,11 @@ void sl_pipeline_stop(SlPipeline *p)
     pthread_mutex_unlock(&p->lock);
 }
 
+bool sl_pipeline_stopping(const SlPipeline *p)
+{
+    return p->stopping;
+}
+
 /* ---- Running --------------------------------------------------------- */
 
 static bool start_all(SlPipeline *p)

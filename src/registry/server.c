@@ -226,8 +226,11 @@ static enum MHD_Result dispatch(struct MHD_Connection *c, const ServerConfig *cf
     Route r = parse_route(url);
     bool get = !strcmp(method, "GET") || !strcmp(method, "HEAD");
     bool post = !strcmp(method, "POST");
+    const char *action = r.nparts == 3 ? r.parts[2] : "";
     enum MHD_Result ret = MHD_YES;
-    if (!r.ok) return send_error(c, MHD_HTTP_NOT_FOUND, "no such endpoint: %s", url);
+    if (!r.ok || (*action && strcmp(action, "download") && strcmp(action, "yank") &&
+                  strcmp(action, "unyank")))
+        return send_error(c, MHD_HTTP_NOT_FOUND, "no such endpoint: %s", url);
     if (r.nparts > 0 && !valid_parts(c, &r, &ret)) return ret;
     char who[STORE_TOKEN_NAME_MAX + 1] = "";
     if ((post || cfg->private_reads) && authenticate(c, s, who)) return MHD_YES;
@@ -235,10 +238,10 @@ static enum MHD_Result dispatch(struct MHD_Connection *c, const ServerConfig *cf
     if (r.nparts == 0 && get)
         return send_json(c, MHD_HTTP_OK, store_search(s, MHD_lookup_connection_value(
                                                           c, MHD_GET_ARGUMENT_KIND, "q")));
-    if (get && (r.nparts < 3 || !strcmp(r.parts[2], "download")))
+    if (get && (!*action || !strcmp(action, "download")))
         return read_artifact(c, s, &r);
-    if (post && r.nparts == 3 && (!strcmp(r.parts[2], "yank") || !strcmp(r.parts[2], "unyank")))
-        return yank(c, s, &r, !strcmp(r.parts[2], "yank"));
+    if (post && (!strcmp(action, "yank") || !strcmp(action, "unyank")))
+        return yank(c, s, &r, !strcmp(action, "yank"));
     return send_error(c, MHD_HTTP_METHOD_NOT_ALLOWED, "%s is not allowed on %s", method, url);
 }
 

@@ -85,7 +85,7 @@ void sim_sensor_init(SimSensor *s, uint64_t seed, unsigned index, int64_t start_
     s->pres_base = sim_rng_range(r, 1005.0, 1020.0);
     s->gas_base = log(sim_rng_range(r, 150.0, 280.0));
     s->gas_day = sim_rng_range(r, 0.3, 0.6);
-    s->gas_drift = sim_rng_range(r, -0.02, 0.02);
+    s->gas_drift = sim_rng_range(r, -0.005, 0.005);
     s->weather = WEATHER_SD * sim_rng_normal(r);
 }
 

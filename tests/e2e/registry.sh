@@ -263,10 +263,18 @@ case_list_show() {
     grep -q '"entry":"length.wasm"' "$WORK/body" || problems+=("metadata lacks the manifest")
     http GET /artifacts/nothing-here
     want_code 404
+    http GET /artifacts/length/1.0.0/nonsense
+    want_code 404
+    http GET /api/v2
+    want_code 404
+    http DELETE /artifacts/length/1.0.0
+    want_code 405
+    http POST /artifacts/length/1.0.0/download -H "Authorization: Bearer $TOKEN"
+    want_code 405
     run "$SLUICE" artifact show nothing-here@1.0.0 --registry "$URL"
     want_status 1
     want_in stderr 'no artifact nothing-here@1.0.0 \(HTTP 404\)'
-    verdict "ls, search, show of versions, metadata and latest; 404 for unknown names"
+    verdict "ls, search, show of versions, metadata and latest; 404 and 405 for unknown names and methods"
 }
 
 case_republish() {

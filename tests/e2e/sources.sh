@@ -339,6 +339,35 @@ case_tcp_stop_with_open_client() {
     verdict "tcp: SIGTERM with a client still connected stops at once; its partial line is kept"
 }
 
+case_tcp_ipv6() {
+    fresh tcp_ipv6
+    if ! "$PY" -c 'import socket; socket.socket(socket.AF_INET6).bind(("::1", 0))' 2>/dev/null; then
+        echo "ok tcp: IPv6 (skipped: no ::1 here)"
+        passed=$((passed + 1))
+        return
+    fi
+    pipeline tcp ""
+    sed -i "s/127.0.0.1:$PORT/'[::1]:$PORT'/" p.yaml
+    "$SLUICE" run p.yaml >stdout 2>stderr &
+    SLUICE_PID=$!
+    "$PY" - "$PORT" <<'EOF' || problems+=("could not send over IPv6")
+import socket, sys, time
+for _ in range(100):
+    try:
+        s = socket.create_connection(("::1", int(sys.argv[1])))
+        break
+    except OSError:
+        time.sleep(0.05)
+s.sendall(b"over v6\nbad\xff\n")
+s.close()
+EOF
+    stop_sluice
+    want_status 0
+    want_eq "records" "$(messages out.ndjson)" "over v6"
+    want_in errors.ndjson '"error":"invalid UTF-8 at byte 3 \(from \[::1\]:[0-9]+\)"'
+    verdict "tcp: listens on [::1]:PORT; IPv6 peers are named [IP]:PORT"
+}
+
 case_tcp_bad_settings() {
     fresh tcp_bad
     PORT=1
@@ -433,6 +462,22 @@ case_http_ndjson() {
     want_in out.ndjson '^\{"message":"\{\\"b\\":\\"two\\"\}"\}$'
     want_eq "distinct big records" "$(grep -c '"{\\"big\\": ' out.ndjson)" 60000
     verdict "http: NDJSON bodies (3 lines; 60000 lines, 1 MB) are answered 200 with the count"
+}
+
+case_http_concurrent() {
+    fresh http_concurrent
+    http_pipeline ""
+    start
+    client http-posts "$PORT" /ingest --clients 20 --requests 10 --lines 500 --prefix post
+    stop_sluice
+    want_status 0
+    # The records are JSON strings: compare their text.
+    "$PY" -c 'import json, sys
+with open("out.ndjson", encoding="utf-8") as f, open("flat.ndjson", "w") as out:
+    for line in f:
+        out.write(json.dumps({"message": json.loads(json.loads(line)["message"])}) + "\n")'
+    client expect flat.ndjson --clients 200 --lines 500 --prefix post
+    verdict "http: 20 clients x 10 keep-alive requests of 500 lines: all 200, every line once"
 }
 
 case_http_csv() {
@@ -558,9 +603,9 @@ cases=("${@:2}")
 [ ${#cases[@]} -gt 0 ] || cases=(tcp_one_client tcp_many_clients tcp_split_reads tcp_no_final_newline \
          tcp_long_line tcp_long_line_across_reads tcp_random_streams tcp_invalid_utf8 \
          tcp_max_connections \
-         tcp_backpressure tcp_stop_with_open_client tcp_bad_settings \
+         tcp_backpressure tcp_stop_with_open_client tcp_ipv6 tcp_bad_settings \
          udp_lines udp_datagrams \
-         http_ndjson http_csv http_bad_body http_too_large http_wrong_requests \
+         http_ndjson http_concurrent http_csv http_bad_body http_too_large http_wrong_requests \
          http_full_pipeline http_stopping)
 for c in "${cases[@]}"; do
     "case_$c"

@@ -14,6 +14,10 @@
       --min-seconds S      fail unless sending took at least S seconds
   client.py udp PORT --datagrams D --lines L --prefix P
                                       D datagrams of L lines "P-d-l"
+  client.py http-posts PORT PATH --clients C --requests R --lines N --prefix P
+                                      C clients at once, R NDJSON POSTs each
+                                      of N lines: request k of client c holds
+                                      "P-(c*R+k)-i"; each must get 200
   client.py raw-tcp PORT HEX          send these bytes, then close
   client.py raw-udp PORT HEX          send one datagram of these bytes
   client.py idle-tcp PORT SECONDS TEXT [LAST]
@@ -169,6 +173,35 @@ def send_udp(port, args):
     u.close()
 
 
+def http_posts(port, path, args):
+    import http.client
+    clients = int(option(args, "--clients", "1"))
+    requests = int(option(args, "--requests", "1"))
+    n = int(option(args, "--lines", "1"))
+    prefix = option(args, "--prefix", "post")
+    failures = []
+
+    def one(c):
+        conn = http.client.HTTPConnection(HOST, port, timeout=60)
+        for k in range(requests):
+            body = "".join(json.dumps("%s-%d-%d" % (prefix, c * requests + k, i)) + "\n"
+                           for i in range(n))
+            conn.request("POST", path, body, {"Content-Type": "application/x-ndjson"})
+            resp = conn.getresponse()
+            answer = resp.read().decode()
+            if resp.status != 200 or json.loads(answer) != {"accepted": n}:
+                failures.append("client %d request %d: %d %s" % (c, k, resp.status, answer))
+        conn.close()
+
+    threads = [threading.Thread(target=one, args=(c,)) for c in range(clients)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    if failures:
+        raise SystemExit("; ".join(failures[:3]))
+
+
 def raw_tcp(port, hexdata):
     s = socket.create_connection((HOST, port), timeout=10)
     s.sendall(bytes.fromhex(hexdata))
@@ -294,6 +327,8 @@ def main(argv):
         send_tcp(int(rest[0]), rest[1:])
     elif cmd == "udp":
         send_udp(int(rest[0]), rest[1:])
+    elif cmd == "http-posts":
+        http_posts(int(rest[0]), rest[1], rest[2:])
     elif cmd == "raw-tcp":
         raw_tcp(int(rest[0]), rest[1])
     elif cmd == "raw-udp":

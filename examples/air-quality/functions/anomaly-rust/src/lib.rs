@@ -47,17 +47,6 @@ pub struct OutputValue {
     is_anomaly: Vec<bool>,
 }
 
-/// The node's configuration, checked by hand so that the messages are the
-/// C twin's.
-#[derive(Deserialize, Default)]
-#[serde(default)]
-pub struct Config {
-    period: Option<Value>,
-    alpha: Option<Value>,
-    max_anoms: Option<Value>,
-    direction: Option<Value>,
-}
-
 pub struct AnomalyDetection {
     params: shesd::Params,
 }
@@ -67,8 +56,8 @@ fn config_error(message: String) -> Box<Error> {
 }
 
 /// An optional number of the configuration, as a float.
-fn number(value: &Option<Value>, key: &str, default: f32) -> Result<f32, Box<Error>> {
-    match value {
+fn number(config: &Value, key: &str, default: f32) -> Result<f32, Box<Error>> {
+    match config.get(key) {
         None => Ok(default),
         Some(v) => match v.as_f64().map(|x| x as f32) {
             Some(x) if x.is_finite() => Ok(x),
@@ -78,14 +67,17 @@ fn number(value: &Option<Value>, key: &str, default: f32) -> Result<f32, Box<Err
 }
 
 impl AnomalyDetection {
-    /// Builds the detector from the node's configuration.
-    pub fn new(config: Config) -> Result<Self, Box<Error>> {
+    /// Builds the detector from the node's configuration, `{"period": 24,
+    /// "alpha": 0.05, "max_anoms": 0.1, "direction": "both"}`. It is read
+    /// as a JSON value and checked by hand, so that every refusal is the C
+    /// twin's (a null is not an absent key, for instance).
+    pub fn new(config: Value) -> Result<Self, Box<Error>> {
         let defaults = shesd::Params::default();
-        let period = match config.period.as_ref().and_then(Value::as_f64) {
+        let period = match config.get("period").and_then(Value::as_f64) {
             Some(p) if p >= 2.0 && p <= 1e9 && p == p.floor() => p as usize,
             _ => return Err(config_error("period must be an integer of at least 2".to_string())),
         };
-        let direction = match &config.direction {
+        let direction = match config.get("direction") {
             None => defaults.direction,
             Some(Value::String(name)) => shesd::parse_direction(name).map_err(config_error)?,
             Some(_) => return Err(config_error("direction must be pos, neg, or both".to_string())),
@@ -93,8 +85,8 @@ impl AnomalyDetection {
         Ok(AnomalyDetection {
             params: shesd::Params {
                 period,
-                alpha: number(&config.alpha, "alpha", defaults.alpha)?,
-                max_anoms: number(&config.max_anoms, "max_anoms", defaults.max_anoms)?,
+                alpha: number(&config, "alpha", defaults.alpha)?,
+                max_anoms: number(&config, "max_anoms", defaults.max_anoms)?,
                 direction,
             },
         })
@@ -166,7 +158,9 @@ mod tests {
 
     #[test]
     fn bad_config_is_refused() {
-        let config = Config { period: Some(Value::from(1)), ..Config::default() };
-        assert_eq!(AnomalyDetection::new(config).err().unwrap().kind(), Some("invalid_config"));
+        for config in [r#"{"period": 1}"#, r#"{"period": 7, "max_anoms": null}"#, r#"{"period": 7, "direction": "up"}"#] {
+            let error = AnomalyDetection::new(serde_json::from_str(config).unwrap()).err().unwrap();
+            assert_eq!(error.kind(), Some("invalid_config"), "{}", config);
+        }
     }
 }
