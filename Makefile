@@ -20,10 +20,10 @@ LIBFN_OBJ := $(LIBFN_SRC:%.c=$(B)/%.o)
 PIPELINE_OBJ := $(PIPELINE_SRC:%.c=$(B)/%.o)
 SLUICE_OBJ := $(SLUICE_SRC:%.c=$(B)/%.o)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
-LIBS := -larchive -lsodium -ljansson -lyaml -lsqlite3 -lcurl -lpcre2-8 -lz -lmicrohttpd -lm -pthread
+LIBS := -larchive -lsodium -ljansson -lyaml -lsqlite3 -lcurl -lpq -lpcre2-8 -lz -lmicrohttpd -lmosquitto -lnats -lm -pthread
 LIBDIRS := $(B)/libsluice-pipeline.a $(B)/libsluice-fn.a $(B)/libsluice-wasm.a
 
-.PHONY: all check unit spec e2e asan bench demo deps clean
+.PHONY: all check unit spec e2e anomaly asan bench demo deps clean
 all: $(B)/sluice
 
 $(B)/%.o: %.c
@@ -72,6 +72,7 @@ check: deps
 	$(MAKE) asan
 	$(MAKE) spec
 	$(MAKE) e2e
+	$(MAKE) anomaly
 
 unit: $(UNIT_BIN)
 	@bash tests/run-suites.sh unit $(UNIT_BIN)
@@ -90,6 +91,13 @@ e2e: $(B)/sluice
 	  $(foreach s,$(E2E_SUITES),"bash tests/e2e/$(s).sh $(B)/sluice") \
 	  "bash tests/sdk/run.sh $(B)/sluice" \
 	  "bash examples/functions/build.sh $(B)/sluice"
+
+# The S-H-ESD detector against the reference cases (native, and under
+# ASan+UBSan), and its C and Rust functions through `sluice fn test`.
+anomaly: $(B)/sluice
+	@bash tests/run-suites.sh anomaly "bash tests/anomaly/run.sh" \
+	  "bash tests/anomaly/run.sh --sanitize" \
+	  "bash examples/air-quality/functions/build.sh $(B)/sluice"
 
 bench: deps $(B)/libsluice-wasm.a
 	@bash bench/run.sh $(B)/sluice

@@ -5,6 +5,7 @@ set -euo pipefail
 
 packages=(
   make clang-19 lld-19 gcc      # compilers
+  llvm-19                       # llvm-ar-19 for the Rust anomaly function's C part
   libjansson-dev                # JSON (spec-test scripts, function tests)
   libyaml-dev                   # YAML (pipelines, test cases)
   wabt                          # wast2json, for the spec suite

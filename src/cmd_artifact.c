@@ -20,7 +20,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 enum { MAX_LIST = 16, MAX_MODULE = 256 << 20, MAX_ARCHIVE = 512 << 20,

@@ -4,6 +4,7 @@
 ** the work).
 */
 #include "commands.h"
+#include "observe/api.h"
 #include "pipeline/pipeline.h"
 
 #include <signal.h>
@@ -79,16 +80,32 @@ static void summary(SlPipeline *p)
             (unsigned long long)read, (unsigned long long)written, (unsigned long long)errors);
 }
 
+/* The observability API (docs/observability.md), bound before the pipeline
+** starts so that a bad address stops the run before anything happens. */
+static SlApi *start_api(SlPipeline *p, const char *address)
+{
+    char err[256];
+    SlApi *api = sl_api_start(p, address, err, sizeof err);
+    if (!api)
+        fprintf(stderr, "sluice run: %s\n", err);
+    else
+        fprintf(stderr, "sluice: api listening on http://%s\n", sl_api_address(api));
+    return api;
+}
+
 int cmd_pipeline_run(int argc, char **argv)
 {
     SlRunOptions o = { 0 };
     bool quiet = false;
+    const char *api_address = NULL;
     int i = 1;
     for (; i < argc - 1; i++) {
         if (!strcmp(argv[i], "--workers") && i + 2 < argc) {
             if (parse_count("--workers", argv[++i], &o.workers)) return 2;
         } else if (!strcmp(argv[i], "--queue") && i + 2 < argc) {
             if (parse_count("--queue", argv[++i], &o.queue_batches)) return 2;
+        } else if (!strcmp(argv[i], "--api") && i + 2 < argc) {
+            api_address = argv[++i];
         } else if (!strcmp(argv[i], "--quiet")) {
             quiet = true;
         } else {
@@ -96,14 +113,21 @@ int cmd_pipeline_run(int argc, char **argv)
         }
     }
     if (i != argc - 1) {
-        fprintf(stderr, "usage: sluice run [--workers N] [--queue BATCHES] [--quiet] PIPELINE.yaml\n");
+        fprintf(stderr, "usage: sluice run [--workers N] [--queue BATCHES] [--api HOST:PORT] "
+                        "[--quiet] PIPELINE.yaml\n");
         return 2;
     }
     SlPipeline *p = load(argv[i]);
     if (!p) return 1;
+    SlApi *api = NULL;
+    if (api_address && !(api = start_api(p, api_address))) {
+        sl_pipeline_free(p);
+        return 2;
+    }
     signal(SIGPIPE, SIG_IGN); /* a closed output is an error to report, not a death */
     o.progress = !quiet && sl_pipeline_finite(p) && isatty(STDERR_FILENO);
     int status = sl_pipeline_run(p, &o);
+    if (api) sl_api_stop(api);
     if (!quiet) summary(p);
     sl_pipeline_free(p);
     return status;

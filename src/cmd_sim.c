@@ -7,6 +7,7 @@
 #include "commands.h"
 #include "fn_cli.h"
 #include "pipeline/record.h"
+#include "sim/output.h"
 #include "sim/run.h"
 #include "sim/score.h"
 
@@ -181,6 +182,9 @@ static bool bme680_option(const char *name, const char *v, SimConfig *c, int64_t
     } else if (!strcmp(name, "--truth")) {
         c->truth_path = v;
     } else if (!strcmp(name, "--connect")) {
+        char host[256], port[16];
+        if (!sim_split_address(v, host, port))
+            return fn_usage_error(bme680_help, "--connect wants HOST:PORT or [IPV6]:PORT, not '%s'", v), false;
         c->connect = v;
     } else {
         c->output = v;

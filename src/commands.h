@@ -28,6 +28,7 @@ int cmd_registry_token(int argc, char **argv);   /* cmd_registry.c */
 int cmd_pipeline_validate(int argc, char **argv); /* cmd_pipeline.c */
 int cmd_pipeline_run(int argc, char **argv);      /* cmd_pipeline.c */
 int cmd_pipeline_schema(int argc, char **argv);   /* cmd_pipeline.c */
+int cmd_top(int argc, char **argv);               /* cmd_top.c */
 
 int cmd_sim_bme680(int argc, char **argv); /* cmd_sim.c */
 int cmd_sim_score(int argc, char **argv);  /* cmd_sim.c */

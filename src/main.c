@@ -18,11 +18,14 @@ static const Command commands[] = {
       "validate PIPELINE.yaml\n"
       "      check a pipeline file; report every problem with file:line:column" },
     { NULL, "run", cmd_pipeline_run,
-      "run [--workers N] [--queue BATCHES] [--quiet] PIPELINE.yaml\n"
+      "run [--workers N] [--queue BATCHES] [--api HOST:PORT] [--quiet] PIPELINE.yaml\n"
       "      run a pipeline (until its inputs end, or until SIGINT/SIGTERM)" },
     { NULL, "schema", cmd_pipeline_schema,
       "schema\n"
       "      print the JSON Schema of pipeline files (for editors)" },
+    { NULL, "top", cmd_top,
+      "top [--api HOST:PORT] [--interval SECONDS] [--count N]\n"
+      "      live per-component rates of a pipeline run with --api (docs/observability.md)" },
     { "wasm", "run", cmd_wasm_run,
       "wasm run [--dir HOST[:GUEST]]... [--env NAME=VALUE]... [--fuel N] [--timeout MS]\n"
       "         [--max-memory MIB] MODULE.wasm [ARGS...]\n"

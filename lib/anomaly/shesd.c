@@ -4,8 +4,9 @@
  * All series arithmetic is in float and in the reference's operation order
  * (build with -ffp-contract=off, no fast-math); only the t quantile is in
  * double. The residuals are kept sorted, so that each ESD step finds the
- * median directly and the MAD by merging the two monotonic halves of the
- * absolute deviations: a step costs O(n) and no sort.
+ * median directly, the MAD by bisection over the two monotonic runs of the
+ * absolute deviations, and the most extreme value at an end: a step costs
+ * O(log n) instead of a sort.
  */
 #include "shesd.h"
 
@@ -18,6 +19,11 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
+
+/* Fast-math would drop the NaN checks and reorder the arithmetic. */
+#ifdef __FAST_MATH__
+#error "lib/anomaly must be built without fast-math (see docs/anomaly.md)"
+#endif
 
 /* A residual and the position of its value in the series. */
 typedef struct {
@@ -107,20 +113,44 @@ static float median_sorted(const float *v, size_t n)
     return (v[(n - 1) / 2] + v[n / 2]) / 2.0f;
 }
 
-/* The median of |v - med| for sorted v whose median is med. The deviations
-   fall from v[0] to the middle and rise after it: merging the two runs
-   gives them in ascending order without sorting. */
+/* The deviations |v - med| of sorted v (n values, median med) fall from v[0]
+   to the middle and rise after it: two ascending runs, the left one read
+   backwards from v[n/2 - 1], the right one forwards from v[n/2]. */
+typedef struct {
+    const float *v;
+    size_t half, n;
+    float med;
+} Deviations;
+
+static float left_run(const Deviations *d, size_t i) { return fabsf(d->v[d->half - 1 - i] - d->med); }
+static float right_run(const Deviations *d, size_t i) { return fabsf(d->v[d->half + i] - d->med); }
+
+/* The k-th smallest deviation (0-based), by bisecting how many of the k + 1
+   smallest come from the left run: O(log n), no sorting. */
+static float kth_deviation(const Deviations *d, size_t k)
+{
+    size_t nleft = d->half, nright = d->n - d->half;
+    size_t lo = k + 1 > nright ? k + 1 - nright : 0, hi = k + 1 < nleft ? k + 1 : nleft;
+    for (;;) {
+        size_t a = lo + (hi - lo) / 2, b = k + 1 - a;   /* a from the left, b from the right */
+        if (a < nleft && b > 0 && right_run(d, b - 1) > left_run(d, a)) {
+            lo = a + 1;
+        } else if (a > 0 && b < nright && left_run(d, a - 1) > right_run(d, b)) {
+            hi = a - 1;
+        } else {
+            if (a == 0) return right_run(d, b - 1);
+            if (b == 0) return left_run(d, a - 1);
+            float l = left_run(d, a - 1), r = right_run(d, b - 1);
+            return l > r ? l : r;
+        }
+    }
+}
+
+/* The median of |v - med| for sorted v whose median is med. */
 static float median_deviation(const float *v, size_t n, float med)
 {
-    size_t left = n / 2, right = n / 2;   /* next: v[left - 1] going down, v[right] going up */
-    float lower = 0.0f, upper = 0.0f;
-    for (size_t rank = 0; rank <= n / 2; rank++) {
-        bool take_left = right == n || (left > 0 && fabsf(v[left - 1] - med) <= fabsf(v[right] - med));
-        float d = take_left ? fabsf(v[--left] - med) : fabsf(v[right++] - med);
-        if (rank == (n - 1) / 2) lower = d;
-        upper = d;
-    }
-    return (lower + upper) / 2.0f;
+    Deviations d = { v, n / 2, n, med };
+    return (kth_deviation(&d, (n - 1) / 2) + kth_deviation(&d, n / 2)) / 2.0f;
 }
 
 static float score(float v, float med, ShesdDirection direction)
@@ -132,19 +162,17 @@ static float score(float v, float med, ShesdDirection direction)
     }
 }
 
-/* The position of the most extreme value; the last one on ties. */
+/* The position of the most extreme of the sorted values; the last one on
+   ties. The scores fall, then rise, along sorted values (for pos they only
+   rise, for neg they only fall), so the maximum is at an end: the last
+   value, or else the last of the run of equal scores at the start. */
 static size_t most_extreme(const float *v, size_t n, float med, ShesdDirection direction)
 {
-    size_t best = 0;
-    float best_score = score(v[0], med, direction);
-    for (size_t j = 1; j < n; j++) {
-        float s = score(v[j], med, direction);
-        if (s >= best_score) {
-            best = j;
-            best_score = s;
-        }
-    }
-    return best;
+    float first = score(v[0], med, direction), last = score(v[n - 1], med, direction);
+    if (last >= first) return n - 1;
+    size_t j = 0;
+    while (j + 1 < n && score(v[j + 1], med, direction) == first) j++;
+    return j;
 }
 
 /* The ESD critical value lambda_i for step i of a series of n values. */
@@ -223,20 +251,27 @@ static ShesdStatus rank_residuals(const float *x, size_t n, size_t period, Scrat
 
 /* Generalized ESD over the ranked residuals: removes the most extreme value
    at each step into removed[], and returns how many of the first steps
-   count as anomalies (up to the last step whose test passed). */
+   count as anomalies (up to the last step whose test passed). The values
+   still in the test are values[first .. first + left). */
 static size_t esd(Scratch *s, size_t n, const ShesdParams *p, size_t *removed)
 {
-    size_t steps = max_outliers(n, p->max_anoms), anomalies = 0, left = n;
+    size_t steps = max_outliers(n, p->max_anoms), anomalies = 0, first = 0, left = n;
     for (size_t i = 1; i <= steps; i++, left--) {
-        float med = median_sorted(s->values, left);
-        float sigma = 1.4826f * median_deviation(s->values, left, med);
+        float *v = s->values + first;
+        size_t *index = s->index + first;
+        float med = median_sorted(v, left);
+        float sigma = 1.4826f * median_deviation(v, left, med);
         if (sigma == 0.0f) break;   /* no spread left: nothing stands out */
 
-        size_t j = most_extreme(s->values, left, med, p->direction);
-        float r = score(s->values[j], med, p->direction) / sigma;
-        removed[i - 1] = s->index[j];
-        memmove(&s->values[j], &s->values[j + 1], (left - j - 1) * sizeof *s->values);
-        memmove(&s->index[j], &s->index[j + 1], (left - j - 1) * sizeof *s->index);
+        size_t j = most_extreme(v, left, med, p->direction);
+        float r = score(v[j], med, p->direction) / sigma;
+        removed[i - 1] = index[j];
+        if (j + 1 < left) {
+            /* j is at the start: shift the values before it over it. */
+            memmove(v + 1, v, j * sizeof *v);
+            memmove(index + 1, index, j * sizeof *index);
+            first++;
+        }
 
         if (r > critical_value(n, i, p->alpha, p->direction)) anomalies = i;
     }

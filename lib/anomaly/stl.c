@@ -59,7 +59,7 @@ static const char *resolve(size_t n, size_t period, const StlParams *p, Settings
     if (p->trend_degree != 0 && p->trend_degree != 1) return "trend_degree must be 0 or 1";
     int ildeg = p->low_pass_degree < 0 ? p->trend_degree : p->low_pass_degree;
     if (ildeg != 0 && ildeg != 1) return "low_pass_degree must be 0 or 1";
-    if (n > (SIZE_MAX / 4 - 1) / 10) return "series is too long";
+    if (n > SIZE_MAX / 64) return "series is too long";   /* scratch sizes stay in range */
 
     s->np = period;
     size_t ns = p->seasonal_length ? p->seasonal_length : period;

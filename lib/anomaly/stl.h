@@ -17,20 +17,21 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-/* The settings that may differ from the defaults. A field left 0 takes its
-   default, computed from the period as in the reference:
-   seasonal_length = period, trend and low-pass lengths from the formulas of
-   the paper, jumps = ceil(length / 10). */
+/* The settings of a decomposition: start from stl_defaults() and change
+   what differs. The defaults are the reference's: seasonal_length 0 (the
+   period), seasonal degree 0, trend degree 1, low-pass degree that of the
+   trend (-1), not robust. The trend and low-pass lengths and the jumps are
+   always the defaults of the paper: from the period, and ceil(length / 10). */
 typedef struct {
-    size_t seasonal_length;  /* made odd and >= 3 */
-    int seasonal_degree;     /* 0 or 1; default 0 */
-    int trend_degree;        /* 0 or 1; default 1 */
-    int low_pass_degree;     /* 0 or 1; default the trend degree (-1 asks for it) */
+    size_t seasonal_length;  /* made odd and >= 3; 0: the period */
+    int seasonal_degree;     /* 0 or 1 */
+    int trend_degree;        /* 0 or 1 */
+    int low_pass_degree;     /* 0 or 1; -1: the trend degree */
     bool robust;             /* robustness iterations: 1 inner and 15 outer loops,
                                 else 2 inner loops and no outer loop */
 } StlParams;
 
-/* The defaults: what StlParams p = stl_defaults() gives. */
+/* The default settings. */
 StlParams stl_defaults(void);
 
 /* The three components and the robustness weights, n floats each, given

@@ -15,6 +15,8 @@ extern const SlComponentType sl_transform_parse_regex;
 extern const SlComponentType sl_transform_function;
 extern const SlComponentType sl_sink_sqlite, sl_sink_http;
 extern const SlComponentType sl_sink_stdout, sl_sink_file;
+extern const SlComponentType sl_source_mqtt, sl_sink_mqtt, sl_source_nats, sl_sink_nats;
+extern const SlComponentType sl_sink_elasticsearch, sl_sink_postgres;
 
 static const SlComponentType *const registry[] = {
     &sl_source_generate,
@@ -33,6 +35,12 @@ static const SlComponentType *const registry[] = {
     &sl_sink_file,
     &sl_sink_sqlite,
     &sl_sink_http,
+    &sl_source_mqtt,
+    &sl_source_nats,
+    &sl_sink_mqtt,
+    &sl_sink_nats,
+    &sl_sink_elasticsearch,
+    &sl_sink_postgres,
     NULL,
 };
 

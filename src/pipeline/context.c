@@ -8,6 +8,7 @@
 ** for room: backpressure). The outbox is per thread, so sources may emit
 ** from threads of their own. Fan-out clones happen here, outside the lock.
 */
+#include "ack.h"
 #include "internal.h"
 
 #include <stdio.h>
@@ -24,6 +25,7 @@ typedef struct Delivery {
 
 typedef struct Outbox {
     SlBatch *errors;
+    SlAck *derived;                 /* carried by what is emitted (ack.h) */
     Delivery *items;
     size_t count, cap;
 } Outbox;
@@ -80,6 +82,7 @@ static void add_delivery(SlCtx *to, SlBatch *b)
 static void route(SlCtx *ctx, int port, SlBatch *b)
 {
     size_t n = ctx->nconsumers[port];
+    if (port == PORT_MAIN && !b->ack) b->ack = sl_ack_hold(outbox.derived);
     if (n == 0 || b->count == 0) {
         sl_batch_free(b);
         return;
@@ -101,6 +104,7 @@ void sl_outbox_flush(SlCtx *ctx, bool blocking)
         route(ctx, PORT_ERRORS, outbox.errors);
         outbox.errors = NULL;
     }
+    outbox.derived = NULL;
     if (!outbox.count) return;
     SlPipeline *p = ctx->pipeline;
     pthread_mutex_lock(&p->lock);
@@ -113,6 +117,11 @@ void sl_outbox_flush(SlCtx *ctx, bool blocking)
     /* Freed each time, so threads that components start leave nothing. */
     free(outbox.items);
     memset(&outbox, 0, sizeof outbox);
+}
+
+void sl_outbox_derive(SlAck *ack)
+{
+    outbox.derived = ack;
 }
 
 /* ---- Emitting and rejecting ------------------------------------------ */

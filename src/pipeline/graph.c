@@ -5,6 +5,7 @@
 ** section, missing or unknown inputs, cycles, outputs that feed nothing,
 ** and whatever the components' own init finds.
 */
+#include "ack.h"
 #include "internal.h"
 
 #include <ctype.h>
@@ -402,7 +403,10 @@ size_t sl_pipeline_count(const SlPipeline *p)
 static void node_free(SlCtx *ctx)
 {
     if (ctx->initialized && ctx->type->destroy) ctx->type->destroy(ctx->state);
-    for (SlBatch *b; (b = sl_queue_pop(&ctx->queue));) sl_batch_free(b);
+    for (SlBatch *b; (b = sl_queue_pop(&ctx->queue));) {
+        sl_ack_abandon(b->ack);     /* never written */
+        sl_batch_free(b);
+    }
     free(ctx->queue.items);
     for (size_t i = 0; i < ctx->npaths; i++) free(ctx->paths[i]);
     free(ctx->paths);
@@ -415,7 +419,9 @@ static void node_free(SlCtx *ctx)
 void sl_pipeline_free(SlPipeline *p)
 {
     if (!p) return;
-    for (size_t i = 0; i < p->count; i++) node_free(p->nodes[i]);
+    /* Sinks first: the batches they still hold tell their sources
+    ** (ack.h) while the sources can still hear it. */
+    for (size_t i = p->count; i-- > 0;) node_free(p->nodes[i]);
     free(p->nodes);
     sl_conf_free(p->root);
     free(p->dir);

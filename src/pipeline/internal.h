@@ -87,6 +87,9 @@ struct SlPipeline {
 /* context.c: delivers everything the calling thread emitted for `ctx`
 ** since the last flush; `blocking` (sources) waits for room downstream. */
 void sl_outbox_flush(SlCtx *ctx, bool blocking);
+/* context.c: until the next flush, batches the calling thread emits carry
+** `ack` (ack.h): they derive from the batch being processed. */
+void sl_outbox_derive(SlAck *ack);
 /* Shows a batch to the component's tap (what it emits; for a sink, what
 ** it receives). Call only when ctx->tapped. */
 void sl_tap_batch(SlCtx *ctx, const SlBatch *batch);

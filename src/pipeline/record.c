@@ -5,6 +5,7 @@
 ** freed blocks are kept in a small pool for the next batches.
 */
 #include "record.h"
+#include "ack.h"
 
 #include <pthread.h>
 #include <stdio.h>
@@ -117,7 +118,9 @@ void sl_batch_free(SlBatch *b)
         blk = next;
     }
     free(b->records);
+    SlAck *ack = b->ack;
     free(b);
+    sl_ack_release(ack);
 }
 
 SlRecord *sl_batch_add(SlBatch *b)
@@ -192,6 +195,7 @@ SlBatch *sl_batch_clone(const SlBatch *b)
     SlBatch *c = sl_batch_new();
     for (uint32_t i = 0; i < b->count; i++) sl_batch_add_copy(c, &b->records[i]);
     c->bytes = b->bytes;
+    c->ack = sl_ack_hold(b->ack);
     return c;
 }
 

@@ -72,11 +72,14 @@ typedef struct SlArena {
     size_t total;           /* bytes reserved in all blocks */
 } SlArena;
 
+typedef struct SlAck SlAck;  /* end-to-end acknowledgement: ack.h */
+
 typedef struct SlBatch {
     SlRecord *records;
     uint32_t count, cap;
     uint64_t bytes;         /* input bytes these records came from, if known */
     SlArena arena;
+    SlAck *ack;             /* whom to tell once written (ack.h); NULL: nobody */
 } SlBatch;
 
 /* How many records a source should put in one batch. */

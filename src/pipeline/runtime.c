@@ -14,6 +14,7 @@
 ** queue is empty gets finish() and ends in turn, so a stop drains every
 ** accepted record through to the sinks before the run returns.
 */
+#include "ack.h"
 #include "internal.h"
 
 #include <signal.h>
@@ -64,20 +65,44 @@ static void end_node(SlPipeline *p, SlCtx *ctx)
 static void discard(SlCtx *ctx, SlBatch *b)
 {
     atomic_fetch_add(&ctx->counters.errors, b->count);
+    sl_ack_abandon(b->ack);
     if (atomic_fetch_add(&ctx->logged_rejects, 1) == 0)
         sl_log(ctx, "failed: discarding the records it receives (counted as errors)");
     sl_batch_free(b);
+}
+
+static bool has_failed(SlCtx *ctx)
+{
+    pthread_mutex_lock(&ctx->pipeline->lock);
+    bool failed = ctx->failed;
+    pthread_mutex_unlock(&ctx->pipeline->lock);
+    return failed;
+}
+
+/* The batch's acknowledgement (ack.h) is held for the whole call: a sink
+** has committed a batch when its process call returns without failing, and
+** what a transform emits meanwhile derives from the batch. */
+static void process(SlCtx *ctx, SlBatch *b, bool failed)
+{
+    SlAck *held = sl_ack_hold(b->ack);
+    sl_outbox_derive(held);
+    atomic_fetch_add(&ctx->counters.records_in, b->count);
+    if (ctx->kind == SL_SINK && ctx->tapped) sl_tap_batch(ctx, b);
+    if (failed) discard(ctx, b);
+    else ctx->type->process(ctx, b);
+    sl_outbox_flush(ctx, false);
+    if (held && has_failed(ctx)) sl_ack_abandon(held);
+    sl_ack_release(held);
 }
 
 static void call(SlCtx *ctx, Action a, SlBatch *b, bool failed)
 {
     const SlComponentType *t = ctx->type;
     if (a == PROCESS) {
-        atomic_fetch_add(&ctx->counters.records_in, b->count);
-        if (ctx->kind == SL_SINK && ctx->tapped) sl_tap_batch(ctx, b);
-        if (failed) discard(ctx, b);
-        else t->process(ctx, b);
-    } else if (a == TICK) {
+        process(ctx, b, failed);
+        return;
+    }
+    if (a == TICK) {
         if (!failed) t->tick(ctx);
     } else if (t->finish && !failed) {
         t->finish(ctx);

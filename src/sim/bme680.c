@@ -85,7 +85,7 @@ void sim_sensor_init(SimSensor *s, uint64_t seed, unsigned index, int64_t start_
     s->pres_base = sim_rng_range(r, 1005.0, 1020.0);
     s->gas_base = log(sim_rng_range(r, 150.0, 280.0));
     s->gas_day = sim_rng_range(r, 0.3, 0.6);
-    s->gas_drift = sim_rng_range(r, -0.005, 0.005);
+    s->gas_drift = sim_rng_range(r, -0.01, 0.01);
     s->weather = WEATHER_SD * sim_rng_normal(r);
 }
 
@@ -130,8 +130,11 @@ static SimKind inject(SimSensor *s, double *gas_offset)
         *gas_offset = gas_for_iaq(sim_rng_range(&s->rng, DROP_MIN, DROP_MAX));
         return SIM_DROP;
     }
+    /* A shifted baseline shifts back (a source of VOCs brought into the
+       room, later taken out), so that it never wanders off. */
     double step = gas_for_iaq(sim_rng_range(&s->rng, SHIFT_MIN, SHIFT_MAX));
-    s->gas_shift += sim_rng_uniform(&s->rng) < 0.5 ? step : -step;
+    if (s->gas_shift != 0.0) s->gas_shift = 0.0;
+    else s->gas_shift = sim_rng_uniform(&s->rng) < 0.5 ? step : -step;
     s->shift_truth_left = SHIFT_TRUTH_READINGS - 1;
     return SIM_LEVEL_SHIFT;
 }

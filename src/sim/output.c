@@ -39,25 +39,31 @@ bool sim_output_file(SimOutput *o, const char *path, const char *header)
     return !header || fputs(header, o->file) >= 0;
 }
 
+bool sim_split_address(const char *address, char host[256], char port[16])
+{
+    const char *colon = strrchr(address, ':');
+    if (!colon) return false;
+    const char *host_start = address, *host_end = colon;
+    if (address[0] == '[' && colon > address + 1 && colon[-1] == ']') {
+        host_start++;
+        host_end--;
+    }
+    size_t host_len = (size_t)(host_end - host_start), port_len = strlen(colon + 1);
+    if (host_len == 0 || host_len >= 256 || port_len == 0 || port_len >= 16) return false;
+    memcpy(host, host_start, host_len);
+    host[host_len] = 0;
+    memcpy(port, colon + 1, port_len + 1);
+    return true;
+}
+
 bool sim_output_tcp(SimOutput *o, const char *address, const char *header,
                     const volatile sig_atomic_t *stop)
 {
     *o = (SimOutput){ .fd = -1, .header = header, .stop = stop };
-    const char *colon = strrchr(address, ':');
-    const char *host = address, *host_end = colon;
-    if (colon && address[0] == '[' && colon > address && colon[-1] == ']') {
-        host++;
-        host_end--;
-    }
-    size_t host_len = colon ? (size_t)(host_end - host) : 0;
-    size_t port_len = colon ? strlen(colon + 1) : 0;
-    if (!colon || host_len == 0 || host_len >= sizeof o->host || port_len == 0 ||
-        port_len >= sizeof o->port) {
+    if (!sim_split_address(address, o->host, o->port)) {
         fprintf(stderr, "sluice sim: --connect wants HOST:PORT or [IPV6]:PORT, not '%s'\n", address);
         return false;
     }
-    memcpy(o->host, host, host_len);
-    memcpy(o->port, colon + 1, port_len + 1);
     o->cap = QUEUE_BYTES;
     if (!(o->buf = malloc(o->cap))) {
         fprintf(stderr, "sluice sim: out of memory\n");

@@ -23,6 +23,9 @@ typedef struct SimOutput {
     const volatile sig_atomic_t *stop;   /* set by a signal: give up waiting */
 } SimOutput;
 
+/* Splits "HOST:PORT" or "[IPV6]:PORT"; false if it has another form. */
+bool sim_split_address(const char *address, char host[256], char port[16]);
+
 /* Opens a file ("-": standard output). Prints the problem and returns false
 ** on failure. */
 bool sim_output_file(SimOutput *o, const char *path, const char *header);

@@ -37,6 +37,7 @@
 #include <strings.h>
 #include <time.h>
 #include <unistd.h>
+#include <zlib.h>
 
 enum { IDLE_TIMEOUT_S = 30 };
 
@@ -78,6 +79,10 @@ typedef struct Request {
     Http *http;
     SlNetStream lines;
     Delivery delivery;
+    z_stream *gunzip;               /* Content-Encoding: gzip; NULL if plain */
+    bool gunzip_ended;              /* the gzip stream is complete */
+    bool unreadable;                /* bad gzip: the rest is ignored */
+    uint64_t decoded;               /* body bytes after gunzip */
     unsigned refused;               /* a status already answered, or 0 */
     bool too_large;
     char first_why[SL_WHY_MAX];
@@ -248,18 +253,31 @@ static bool keep_batch(SlNetOut *o, SlBatch *b)
     return true;
 }
 
-static void keep_reject(SlNetOut *o, const char *text, size_t len, const char *why)
+/* Keeps bad input and why for NAME.errors; the request will be a 400. */
+static void add_reject(Request *r, const char *text, size_t len, const char *why)
 {
-    Request *r = (Request *)o;
-    char where[SL_WHY_MAX + 32];
-    int n = snprintf(where, sizeof where, "line %llu: %s", (unsigned long long)o->lines, why);
-    size_t wlen = n < 0 ? 0 : (size_t)n < sizeof where ? (size_t)n : sizeof where - 1;
-    if (!r->first_why[0]) snprintf(r->first_why, sizeof r->first_why, "%s", where);
+    if (!r->first_why[0]) snprintf(r->first_why, sizeof r->first_why, "%s", why);
     if (!r->delivery.rejects) r->delivery.rejects = sl_batch_new();
     SlBatch *b = r->delivery.rejects;
     SlRecord *rec = sl_batch_add(b);
+    size_t wlen = strlen(why);
     *sl_set(b, rec, "message") = sl_str(sl_copy_str(b, text, len), len);
-    *sl_set(b, rec, "why") = sl_str(sl_copy_str(b, where, wlen), wlen);
+    *sl_set(b, rec, "why") = sl_str(sl_copy_str(b, why, wlen), wlen);
+}
+
+static void keep_reject(SlNetOut *o, const char *text, size_t len, const char *why)
+{
+    char where[SL_WHY_MAX + 32];
+    snprintf(where, sizeof where, "line %llu: %s", (unsigned long long)o->lines, why);
+    add_reject((Request *)o, text, len, where);
+}
+
+/* The body as a whole cannot be read (bad gzip). */
+static void reject_body(Request *r, const char *why)
+{
+    r->unreadable = true;
+    r->out.rejected++;
+    add_reject(r, "", 0, why);
 }
 
 static bool check_json(const char *line, size_t len, char why[SL_WHY_MAX])
@@ -306,10 +324,28 @@ static bool declared_too_large(const Http *h, struct MHD_Connection *conn)
     return len && strtoull(len, NULL, 10) > h->max_body;
 }
 
-static Request *new_request(Http *h, struct MHD_Connection *conn, Format format)
+/* Content-Encoding: false if unsupported; `gzip` tells which. */
+static bool encoding_of(struct MHD_Connection *conn, bool *gzip)
+{
+    const char *enc = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+                                                  MHD_HTTP_HEADER_CONTENT_ENCODING);
+    *gzip = enc && (media_type_is(enc, "gzip") || media_type_is(enc, "x-gzip"));
+    return !enc || *gzip || media_type_is(enc, "identity");
+}
+
+static Request *new_request(Http *h, struct MHD_Connection *conn, Format format, bool gzip)
 {
     Request *r = calloc(1, sizeof *r);
     if (!r) return NULL;
+    if (gzip) {
+        r->gunzip = calloc(1, sizeof *r->gunzip);
+        /* 15 + 16: any window size, gzip header and trailer. */
+        if (!r->gunzip || inflateInit2(r->gunzip, 15 + 16) != Z_OK) {
+            free(r->gunzip);
+            free(r);
+            return NULL;
+        }
+    }
     r->http = h;
     sl_netout_init(&r->out, NULL, h->max_line);
     r->out.emit = keep_batch;
@@ -328,7 +364,9 @@ static enum MHD_Result begin(Http *h, struct MHD_Connection *conn, const char *u
                              const char *method, void **slot)
 {
     Format format = format_of(h, conn);
-    Request *r = new_request(h, conn, format);
+    bool gzip;
+    bool known_encoding = encoding_of(conn, &gzip);
+    Request *r = new_request(h, conn, format, gzip);
     if (!r) return MHD_NO;
     *slot = r;
     char why[SL_WHY_MAX];
@@ -342,6 +380,9 @@ static enum MHD_Result begin(Http *h, struct MHD_Connection *conn, const char *u
         r->refused = MHD_HTTP_UNSUPPORTED_MEDIA_TYPE;
         snprintf(why, sizeof why, "Content-Type must be application/x-ndjson (or "
                  "application/json) or text/csv (or text/plain)");
+    } else if (!known_encoding) {
+        r->refused = MHD_HTTP_UNSUPPORTED_MEDIA_TYPE;
+        snprintf(why, sizeof why, "Content-Encoding must be gzip or identity");
     } else if (declared_too_large(h, conn)) {
         r->refused = MHD_HTTP_CONTENT_TOO_LARGE;
         snprintf(why, sizeof why, "body over max_body_bytes (%llu)",
@@ -352,11 +393,12 @@ static enum MHD_Result begin(Http *h, struct MHD_Connection *conn, const char *u
     return answer_error(conn, r->refused, why);
 }
 
-static void take_body(Request *r, const char *data, size_t n)
+/* Body bytes as sent (decompressed), limited by max_body_bytes: a small
+** gzip body cannot fill the memory. */
+static void take_text(Request *r, const char *data, size_t n)
 {
-    r->delivery.bytes += n;
-    if (r->refused || r->too_large) return;
-    if (r->delivery.bytes > r->http->max_body) {
+    r->decoded += n;
+    if (r->decoded > r->http->max_body) {
         r->too_large = true;
         sl_netout_discard(&r->out);
         free_delivery_contents(&r->delivery);
@@ -364,6 +406,40 @@ static void take_body(Request *r, const char *data, size_t n)
     }
     sl_netout_from(&r->out, r->delivery.peer, r->out.peer_len, sl_net_now());
     sl_netstream_feed(&r->lines, &r->out, data, n);
+}
+
+static void take_gzip(Request *r, const char *data, size_t n)
+{
+    z_stream *z = r->gunzip;
+    z->next_in = (Bytef *)data;
+    z->avail_in = (uInt)n;
+    while (!r->too_large) {
+        if (r->gunzip_ended && z->avail_in) {
+            inflateReset(z);        /* concatenated gzip members */
+            r->gunzip_ended = false;
+        }
+        char text[16 * 1024];
+        z->next_out = (Bytef *)text;
+        z->avail_out = sizeof text;
+        int rc = inflate(z, Z_NO_FLUSH);
+        if (rc != Z_OK && rc != Z_STREAM_END && rc != Z_BUF_ERROR) {
+            char why[SL_WHY_MAX];
+            snprintf(why, sizeof why, "invalid gzip body: %s", z->msg ? z->msg : "corrupt");
+            reject_body(r, why);
+            return;
+        }
+        take_text(r, text, sizeof text - z->avail_out);
+        r->gunzip_ended = rc == Z_STREAM_END;
+        if (!z->avail_in && z->avail_out) return;   /* all input used and flushed */
+    }
+}
+
+static void take_body(Request *r, const char *data, size_t n)
+{
+    r->delivery.bytes += n;
+    if (r->refused || r->too_large || r->unreadable) return;
+    if (r->gunzip) take_gzip(r, data, n);
+    else take_text(r, data, n);
 }
 
 /* ---- Handing over to run() --------------------------------------------- */
@@ -453,7 +529,9 @@ static enum MHD_Result finish(Http *h, struct MHD_Connection *conn, Request *r)
                  (unsigned long long)h->max_body);
         return answer_error(conn, MHD_HTTP_CONTENT_TOO_LARGE, why);
     }
-    sl_netstream_end(&r->lines, &r->out);
+    if (r->gunzip && !r->gunzip_ended && !r->unreadable)
+        reject_body(r, "invalid gzip body: it ends too soon");
+    if (!r->unreadable) sl_netstream_end(&r->lines, &r->out);
     sl_netout_flush(&r->out);
     if (r->out.rejected) {
         uint64_t rejected = r->out.rejected;
@@ -494,6 +572,8 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **slot,
     (void)cls, (void)conn, (void)why;
     Request *r = *slot;
     if (!r) return;
+    if (r->gunzip) inflateEnd(r->gunzip);
+    free(r->gunzip);
     sl_netstream_free(&r->lines);
     sl_netout_discard(&r->out);
     free_delivery_contents(&r->delivery);

@@ -190,10 +190,10 @@ static const char *run_detector_case(const json_t *c)
     size_t n;
     float *x = read_series(json_object_get(c, "series"), &n);
     const json_t *equivalent = json_object_get(c, "rust_equivalent");
-    size_t offset = equivalent && strstr(json_string_value(json_object_get(c, "r_postprocessing")) ?
-                                             json_string_value(json_object_get(c, "r_postprocessing")) : "",
-                                         "drops leading/trailing NAs")
-                        ? trim_nans(x, &n) : 0;
+    const char *rule = json_string_value(json_object_get(c, "r_postprocessing"));
+    /* The reference's indices for this R case are those of the series
+       without its leading and trailing NaNs, shifted back. */
+    size_t offset = equivalent && rule && strstr(rule, "drops leading/trailing NAs") ? trim_nans(x, &n) : 0;
     Detection d = detect(x + offset, n, &p);
     for (size_t i = 0; i < d.count; i++) d.anomalies[i] += offset;
 

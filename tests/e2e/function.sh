@@ -47,7 +47,7 @@ pipeline() { cat >"$WORK/$1.yaml"; }
 # run CMD...: runs CMD in $WORK with a time limit, capturing its output and
 # exit status.
 run() {
-    (cd "$WORK" && timeout 60 "$@" </dev/null >"$WORK/stdout" 2>"$WORK/stderr")
+    (cd "$WORK" && timeout -k 5 20 "$@" </dev/null >"$WORK/stdout" 2>"$WORK/stderr")
     status=$?
 }
 
@@ -308,7 +308,7 @@ EOF
 }
 
 case_trap_dead_letter() {
-    readings 6 2=13
+    readings 6 2=-13
     fn_pipeline p "    module: $W/tester.wasm
     window: {count: 2}"
     run "$SLUICE" run p.yaml
@@ -316,14 +316,14 @@ case_trap_dead_letter() {
     want_lines out.ndjson 4
     want_in out.ndjson '"value":5,"is_anomaly":false'
     want_lines errors.ndjson 2
-    want_in errors.ndjson '"value":13,"error":"function tester: trap: unreachable'
+    want_in errors.ndjson '"value":-13,"error":"function tester: trap: unreachable'
     want_in errors.ndjson '"value":3,"error":"function tester: trap: '
     want_in stderr '6 records read, 6 written by sinks, 2 rejected'
     verdict "on_error dead_letter: a trapping window's records in fn.errors; later windows run"
 }
 
 case_drop() {
-    readings 6 2=13
+    readings 6 2=-13
     pipeline p <<EOF
 sources:
   in: {type: file, path: readings.csv}
@@ -347,30 +347,30 @@ EOF
 }
 
 case_stop() {
-    readings 6 2=13
+    readings 6 2=-13
     fn_pipeline p "    module: $W/tester.wasm
     window: {count: 2}
     on_error: stop"
     run "$SLUICE" run p.yaml
     want_status 1
     want_in stderr 'sluice: fn: function tester: trap: unreachable'
-    want_in errors.ndjson '"value":13'
+    want_in errors.ndjson '"value":-13'
     verdict "on_error stop: the run fails with the function's error"
 }
 
 case_guest_error() {
-    readings 4 1=7
+    readings 4 1=-7
     fn_pipeline p "    module: $W/tester.wasm
     window: {count: 2}"
     run "$SLUICE" run p.yaml
     want_status 0
     want_lines out.ndjson 2
-    want_in errors.ndjson '"error":"function tester: error: bad_value: 7 is not allowed"'
+    want_in errors.ndjson '"error":"function tester: error: bad_value: -7 is not allowed"'
     verdict "a guest error routes the window with the guest's kind and message"
 }
 
 case_unequal() {
-    readings 4 3=42
+    readings 4 3=-42
     fn_pipeline p "    module: $W/tester.wasm
     window: {count: 2}"
     run "$SLUICE" run p.yaml
@@ -382,7 +382,7 @@ case_unequal() {
 }
 
 case_not_object() {
-    readings 2 0=55
+    readings 2 0=-55
     fn_pipeline p "    module: $W/tester.wasm"
     run "$SLUICE" run p.yaml
     want_status 0
@@ -392,19 +392,19 @@ case_not_object() {
 }
 
 case_fuel() {
-    readings 4 0=99
+    readings 4 0=-99
     fn_pipeline p "    module: $W/tester.wasm
     window: {count: 2}
     limits: {fuel: 10000000}"
     run "$SLUICE" run p.yaml
     want_status 0
     want_lines out.ndjson 2
-    want_in errors.ndjson '"value":99,"error":"function tester: limit: '
+    want_in errors.ndjson '"value":-99,"error":"function tester: limit: '
     verdict "an endless loop hits the fuel limit; the pipeline goes on"
 }
 
 case_instances() {
-    readings 100 37=13
+    readings 100 37=-13
     fn_pipeline p "    module: $W/tester.wasm
     window: {count: 3}
     instances: 4"
@@ -423,7 +423,7 @@ case_validate_missing() {
     fn_pipeline p "    module: nowhere.wasm"
     run "$SLUICE" validate p.yaml
     want_status 1
-    want_in stderr "p.yaml:13:13: cannot read the module '.*nowhere.wasm': No such file"
+    want_in stderr "p.yaml:12:13: fn: cannot read the module '.*nowhere.wasm': No such file"
     verdict "validate: a missing module file, at file:line:col"
 }
 
@@ -432,7 +432,7 @@ case_validate_broken() {
     fn_pipeline p "    module: broken.wasm"
     run "$SLUICE" validate p.yaml
     want_status 1
-    want_in stderr 'p.yaml:13:13: function broken: abi: '
+    want_in stderr 'p.yaml:12:13: fn: function broken: abi: not a valid WebAssembly module'
     verdict "validate: a module that is not a function"
 }
 
@@ -442,20 +442,23 @@ case_validate_settings() {
     config: [1, 2]"
     run "$SLUICE" validate p.yaml
     want_status 1
-    want_in stderr "p.yaml:14:13: a window is one of 'count', 'duration' or 'event_time'"
-    want_in stderr "p.yaml:15:13: 'config' must be a mapping"
+    want_in stderr "p.yaml:13:13: fn: a window is one of 'count', 'duration' or 'event_time'"
+    want_in stderr "p.yaml:14:13: fn: 'config' must be a mapping"
     fn_pipeline p "    module: $W/tester.wasm
-    window: {event_time: {field: time, size: 10x}}
+    window: {event_time: {field: time, size: 10x}}"
+    run "$SLUICE" validate p.yaml
+    want_status 1
+    want_in stderr "p.yaml:13:46: fn: 'size' must be a positive duration like 500ms, 10s, 5m or 1h, not '10x'"
+    fn_pipeline p "    module: $W/tester.wasm
     on_error: retry"
     run "$SLUICE" validate p.yaml
     want_status 1
-    want_in stderr "'size' must be a positive duration like 500ms, 10s, 5m or 1h, not '10x'"
-    want_in stderr "p.yaml:15:15: .*retry"
+    want_in stderr "p.yaml:13:15: 'on_error' must be one of dead_letter, drop, stop, not 'retry'"
     fn_pipeline p "    module: $W/tester.wasm
     config: {threshold: high}"
     run "$SLUICE" validate p.yaml
     want_status 1
-    want_in stderr 'p.yaml:13:13: function tester: error: invalid_config: threshold must be a number'
+    want_in stderr 'p.yaml:12:13: fn: function tester: error: invalid_config: threshold must be a number'
     verdict "validate: window, config, on_error, and a config the function's init refuses"
 }
 

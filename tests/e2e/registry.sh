@@ -265,7 +265,7 @@ case_list_show() {
     want_code 404
     http GET /artifacts/length/1.0.0/nonsense
     want_code 404
-    http GET /api/v2
+    http GET /nothing
     want_code 404
     http DELETE /artifacts/length/1.0.0
     want_code 405

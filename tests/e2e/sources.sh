@@ -537,6 +537,72 @@ case_http_too_large() {
     verdict "http: a body over max_body_bytes gets 413 (by Content-Length, and chunked)"
 }
 
+case_http_gzip() {
+    fresh http_gzip
+    http_pipeline "    max_body_bytes: 1000000"
+    start
+    "$PY" -c 'import json
+for i in range(1000): print(json.dumps({"n": i}))' >body
+    gzip -c body >body.gz
+    post -H 'Content-Type: application/x-ndjson' -H 'Content-Encoding: gzip' --data-binary @body.gz
+    want_eq "status" "$code" 200
+    want_eq "answer" "$(cat answer)" '{"accepted":1000}'
+    printf '{"member":1}\n' | gzip -c >two.gz
+    printf '{"member":2}\n' | gzip -c >>two.gz
+    post -H 'Content-Type: application/x-ndjson' -H 'Content-Encoding: gzip' --data-binary @two.gz
+    want_eq "two members" "$(cat answer)" '{"accepted":2}'
+    head -c 300 body.gz >cut.gz
+    post -H 'Content-Type: application/x-ndjson' -H 'Content-Encoding: gzip' --data-binary @cut.gz
+    want_eq "truncated status" "$code" 400
+    want_in answer '"error":"invalid gzip body: it ends too soon; nothing was accepted"'
+    post -H 'Content-Type: text/csv' -H 'Content-Encoding: gzip' --data-binary @body
+    want_eq "not gzip status" "$code" 400
+    want_in answer '"error":"invalid gzip body: incorrect header check'
+    head -c 20000000 /dev/zero | tr '\0' '\n' | gzip -c >bomb.gz
+    post -H 'Content-Type: text/csv' -H 'Content-Encoding: gzip' --data-binary @bomb.gz
+    want_eq "bomb status" "$code" 413
+    post -H 'Content-Type: text/csv' -H 'Content-Encoding: br' --data-binary @body
+    want_eq "brotli status" "$code" 415
+    stop_sluice
+    want_status 0
+    want_eq "records" "$(lines out.ndjson)" 1002
+    want_eq "rejections" "$(lines errors.ndjson)" 2
+    verdict "http: gzip bodies (also two members); truncated or not gzip 400, a gzip bomb 413"
+}
+
+case_http_from_sluice() {
+    fresh http_chain
+    http_pipeline "    queue_timeout_ms: 50" "    delay_ms: 100"
+    start --queue 1
+    cat >sender.yaml <<EOF
+sources:
+  gen:
+    type: generate
+    count: 20000
+    format: csv
+sinks:
+  post:
+    type: http
+    inputs: [gen]
+    url: http://127.0.0.1:$PORT/ingest
+    gzip: true
+    retries: 100
+    backoff_ms: 20
+    max_backoff_ms: 200
+EOF
+    timeout 120 "$SLUICE" run --quiet sender.yaml >sender.out 2>sender.err
+    local sent=$?
+    want_eq "sender's exit status" "$sent" 0
+    stop_sluice
+    want_status 0
+    want_in sender.err 'HTTP 503: .*pipeline is full'
+    want_eq "records, distinct records" \
+        "$("$PY" -c 'import json
+seen = [json.loads(json.loads(line)["message"])["message"] for line in open("out.ndjson")]
+print(len(seen), len(set(seen)))')" "20000 20000"
+    verdict "http: sluice's http sink into a stalled http source: 503s are retried, each record once"
+}
+
 case_http_wrong_requests() {
     fresh http_wrong
     http_pipeline ""
@@ -605,8 +671,8 @@ cases=("${@:2}")
          tcp_max_connections \
          tcp_backpressure tcp_stop_with_open_client tcp_ipv6 tcp_bad_settings \
          udp_lines udp_datagrams \
-         http_ndjson http_concurrent http_csv http_bad_body http_too_large http_wrong_requests \
-         http_full_pipeline http_stopping)
+         http_ndjson http_concurrent http_csv http_bad_body http_too_large http_gzip http_wrong_requests \
+         http_full_pipeline http_from_sluice http_stopping)
 for c in "${cases[@]}"; do
     "case_$c"
 done

@@ -2,8 +2,8 @@
 ** tester.c: the test guest of tests/e2e/function.sh. A pass-through that
 ** adds the column `is_anomaly` (value > the configured threshold), and
 ** misbehaves on purpose when the window holds a chosen value:
-**   13: traps   99: loops forever   7: reports an error
-**   42: returns arrays of unequal length   55: returns a non-object
+**   -13: traps   -99: loops forever   -7: reports an error
+**   -42: returns arrays of unequal length   -55: returns a non-object
 */
 #include "sluice_fn.h"
 
@@ -30,10 +30,10 @@ static int execute(const sl_json *input, sl_writer *out)
 {
     const sl_json *values = sl_get(input, "value");
     if (!values || values->type != SL_ARRAY) return sl_fail("invalid_input", "no column 'value'");
-    if (holds(values, 13)) __builtin_trap();
-    if (holds(values, 99)) for (;;) spins++;
-    if (holds(values, 7)) return sl_fail("bad_value", "7 is not allowed");
-    if (holds(values, 55)) {
+    if (holds(values, -13)) __builtin_trap();
+    if (holds(values, -99)) for (;;) spins++;
+    if (holds(values, -7)) return sl_fail("bad_value", "-7 is not allowed");
+    if (holds(values, -55)) {
         sl_write_array_begin(out);
         sl_write_array_end(out);
         return SL_OK;
@@ -45,7 +45,7 @@ static int execute(const sl_json *input, sl_writer *out)
     }
     sl_write_key(out, "is_anomaly");
     sl_write_array_begin(out);
-    size_t n = holds(values, 42) ? values->count + 1 : values->count;
+    size_t n = holds(values, -42) ? values->count + 1 : values->count;
     const sl_json *v = values->first;
     for (size_t i = 0; i < n; i++, v = v ? v->next : v)
         sl_write_bool(out, v && v->type == SL_NUMBER && v->number > threshold);

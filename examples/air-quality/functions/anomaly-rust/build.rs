@@ -14,6 +14,13 @@ use std::process::Command;
 const SOURCES: [&str; 4] = ["sort.c", "stl.c", "tquantile.c", "shesd.c"];
 const WASI_SYSROOT: &str = "/usr";
 
+/// The archiver: one that indexes wasm32 objects (llvm-ar; Debian llvm-19),
+/// or $ANOMALY_AR.
+fn archiver() -> String {
+    println!("cargo:rerun-if-env-changed=ANOMALY_AR");
+    env::var("ANOMALY_AR").unwrap_or_else(|_| "llvm-ar-19".to_string())
+}
+
 fn run(command: &mut Command) {
     let status = command.status().unwrap_or_else(|e| panic!("cannot run {:?}: {}", command, e));
     assert!(status.success(), "{:?} failed: {}", command, status);
@@ -25,6 +32,7 @@ fn main() {
     let out = PathBuf::from(env::var("OUT_DIR").unwrap());
     let wasm = env::var("TARGET").unwrap().starts_with("wasm32");
     let cc = env::var("ANOMALY_CC").unwrap_or_else(|_| "clang-19".to_string());
+    let ar = archiver();
 
     let mut objects = Vec::new();
     for source in SOURCES {
@@ -43,11 +51,11 @@ fn main() {
     }
     let archive = out.join("libanomaly.a");
     let _ = std::fs::remove_file(&archive);
-    run(Command::new("llvm-ar-19").arg("rcs").arg(&archive).args(&objects));
+    run(Command::new(&ar).arg("rcs").arg(&archive).args(&objects));
     println!("cargo:rustc-link-search=native={}", out.display());
     println!("cargo:rustc-link-lib=static=anomaly");
     if wasm {
-        link_wasi_math(&out);
+        link_wasi_math(&out, &ar);
     } else {
         println!("cargo:rustc-link-lib=m");
     }
@@ -56,7 +64,7 @@ fn main() {
 
 /// Links the math functions of wasi-libc (and only those: the rest of
 /// libc.a is not wanted in a wasm32-unknown-unknown module).
-fn link_wasi_math(out: &Path) {
+fn link_wasi_math(out: &Path, ar: &str) {
     let libc = Path::new(WASI_SYSROOT).join("lib/wasm32-wasi/libc.a");
     let dir = out.join("wasi-math");
     std::fs::create_dir_all(&dir).unwrap();
@@ -65,9 +73,9 @@ fn link_wasi_math(out: &Path) {
         "__cos.o", "__sin.o", "__rem_pio2.o", "__rem_pio2_large.o", "__math_oflow.o",
         "__math_uflow.o", "__math_xflow.o", "__math_invalid.o", "__math_divzero.o", "scalbn.o",
     ];
-    run(Command::new("llvm-ar-19").arg("x").arg(&libc).args(members).current_dir(&dir));
+    run(Command::new(ar).arg("x").arg(&libc).args(members).current_dir(&dir));
     let archive = out.join("libwasimath.a");
     let _ = std::fs::remove_file(&archive);
-    run(Command::new("llvm-ar-19").arg("rcs").arg(&archive).args(members.iter().map(|m| dir.join(m))));
+    run(Command::new(ar).arg("rcs").arg(&archive).args(members.iter().map(|m| dir.join(m))));
     println!("cargo:rustc-link-lib=static=wasimath");
 }

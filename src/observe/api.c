@@ -1,0 +1,345 @@
+/*
+** api.c: the HTTP server of the observability API (`sluice run --api`):
+** binding the address, routing requests, /health, and serving /metrics
+** (metrics.c) and /tap streams (tap.c).
+**
+** libmicrohttpd runs each connection on a thread of its own, so a tap
+** stream waiting for records never delays a /metrics scrape; connections
+** are capped so that a flood of clients cannot exhaust threads. The
+** listening socket is bound here rather than by libmicrohttpd so that a
+** bad address or a port in use is reported precisely, before the pipeline
+** starts.
+*/
+#include "api.h"
+#include "observe.h"
+
+#include <errno.h>
+#include <jansson.h>
+#include <microhttpd.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+enum {
+    MAX_CONNECTIONS = 64,
+    IDLE_TIMEOUT_S = 60,
+    TAP_BLOCK = 64 * 1024,          /* bytes handed to libmicrohttpd at a time */
+    TAP_GRACE_MS = 2000,            /* for tap streams to send their last records */
+    ADDRESS_MAX = 80,
+};
+
+struct SlApi {
+    SlPipeline *pipeline;
+    struct MHD_Daemon *daemon;
+    SlTaps *taps;
+    int64_t started_ns;
+    char address[ADDRESS_MAX];
+};
+
+int64_t sl_observe_now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* ---- Responses ------------------------------------------------------- */
+
+static enum MHD_Result send_text(struct MHD_Connection *c, unsigned status,
+                                 const char *type, char *text, size_t len)
+{
+    struct MHD_Response *r =
+        MHD_create_response_from_buffer(len, text, MHD_RESPMEM_MUST_FREE);
+    if (!r) {
+        free(text);
+        return MHD_NO;
+    }
+    MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type);
+    if (status == MHD_HTTP_METHOD_NOT_ALLOWED)
+        MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, "GET");
+    enum MHD_Result ret = MHD_queue_response(c, status, r);
+    MHD_destroy_response(r);
+    return ret;
+}
+
+/* Sends `doc` (and drops the reference) as a JSON document and a newline. */
+static enum MHD_Result send_json(struct MHD_Connection *c, unsigned status, json_t *doc)
+{
+    char *text = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
+    json_decref(doc);
+    if (!text) return MHD_NO;
+    size_t len = strlen(text);
+    char *line = realloc(text, len + 2);
+    if (!line) {
+        free(text);
+        return MHD_NO;
+    }
+    memcpy(line + len, "\n", 2);
+    return send_text(c, status, "application/json", line, len + 1);
+}
+
+static json_t *error_doc(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static json_t *error_doc(const char *fmt, ...)
+{
+    char message[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(message, sizeof message, fmt, ap);
+    va_end(ap);
+    return json_pack("{s:s}", "error", message);
+}
+
+/* ---- Endpoints ------------------------------------------------------- */
+
+static double uptime(const SlApi *api)
+{
+    return (double)(sl_observe_now_ns() - api->started_ns) / 1e9;
+}
+
+static enum MHD_Result health(SlApi *api, struct MHD_Connection *c)
+{
+    bool draining = sl_pipeline_stopping(api->pipeline);
+    json_t *doc = json_pack("{s:s,s:f,s:I}", "status", draining ? "draining" : "ok",
+                            "uptime_seconds", uptime(api),
+                            "components", (json_int_t)sl_pipeline_count(api->pipeline));
+    return send_json(c, draining ? MHD_HTTP_SERVICE_UNAVAILABLE : MHD_HTTP_OK, doc);
+}
+
+static enum MHD_Result metrics(SlApi *api, struct MHD_Connection *c)
+{
+    SlBuf out = { 0 };
+    sl_metrics_render(api->pipeline, uptime(api), &out);
+    return send_text(c, MHD_HTTP_OK, "text/plain; version=0.0.4; charset=utf-8",
+                     out.data, out.len);
+}
+
+static json_t *component_names(SlPipeline *p)
+{
+    json_t *names = json_array();
+    for (size_t i = 0; i < sl_pipeline_count(p); i++) {
+        SlStats s;
+        sl_pipeline_stats(p, i, &s);
+        json_array_append_new(names, json_string(s.name));
+    }
+    return names;
+}
+
+/* A query argument that must be a positive number (`integer`: whole). */
+static bool positive_arg(struct MHD_Connection *c, const char *name, bool integer,
+                         double *out)
+{
+    const char *text = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, name);
+    *out = 0;
+    if (!text) return true;
+    char *end;
+    errno = 0;
+    double v = integer ? (double)strtoull(text, &end, 10) : strtod(text, &end);
+    if (!*text || *end || errno || !(v > 0) || v > 1e12 || *text == '-') return false;
+    *out = v;
+    return true;
+}
+
+static ssize_t tap_reader(void *cls, uint64_t pos, char *buf, size_t max)
+{
+    (void)pos;
+    ssize_t n = sl_tap_read(cls, buf, max);
+    return n < 0 ? MHD_CONTENT_READER_END_OF_STREAM : n;
+}
+
+static void tap_done(void *cls)
+{
+    sl_tap_close(cls);
+}
+
+static enum MHD_Result tap(SlApi *api, struct MHD_Connection *c)
+{
+    const char *name = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "component");
+    if (!name || !*name) {
+        json_t *doc = error_doc("say which component: /tap?component=NAME[&limit=N][&seconds=S]");
+        json_object_set_new(doc, "components", component_names(api->pipeline));
+        return send_json(c, MHD_HTTP_BAD_REQUEST, doc);
+    }
+    double limit, seconds;
+    if (!positive_arg(c, "limit", true, &limit))
+        return send_json(c, MHD_HTTP_BAD_REQUEST,
+                         error_doc("limit must be a whole number of records above 0"));
+    if (!positive_arg(c, "seconds", false, &seconds))
+        return send_json(c, MHD_HTTP_BAD_REQUEST,
+                         error_doc("seconds must be a number above 0"));
+    int64_t deadline = seconds ? sl_observe_now_ns() + (int64_t)(seconds * 1e9) : 0;
+    SlTapStream *s = sl_tap_open(api->taps, name, (uint64_t)limit, deadline);
+    if (!s) {
+        json_t *doc = error_doc("no component named '%s'", name);
+        json_object_set_new(doc, "components", component_names(api->pipeline));
+        return send_json(c, MHD_HTTP_NOT_FOUND, doc);
+    }
+    struct MHD_Response *r = MHD_create_response_from_callback(
+        MHD_SIZE_UNKNOWN, TAP_BLOCK, tap_reader, s, tap_done);
+    if (!r) {
+        sl_tap_close(s);
+        return MHD_NO;
+    }
+    MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "application/x-ndjson");
+    MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+    enum MHD_Result ret = MHD_queue_response(c, MHD_HTTP_OK, r);
+    MHD_destroy_response(r);
+    return ret;
+}
+
+static enum MHD_Result answer(void *cls, struct MHD_Connection *c, const char *url,
+                              const char *method, const char *version,
+                              const char *upload_data, size_t *upload_data_size,
+                              void **request)
+{
+    (void)version, (void)upload_data, (void)upload_data_size, (void)request;
+    SlApi *api = cls;
+    if (strcmp(method, MHD_HTTP_METHOD_GET))
+        return send_json(c, MHD_HTTP_METHOD_NOT_ALLOWED,
+                         error_doc("method %s is not allowed: the API is read-only, use GET",
+                                   method));
+    if (!strcmp(url, "/health")) return health(api, c);
+    if (!strcmp(url, "/metrics")) return metrics(api, c);
+    if (!strcmp(url, "/tap")) return tap(api, c);
+    return send_json(c, MHD_HTTP_NOT_FOUND,
+                     error_doc("no such endpoint '%s': try /health, /metrics or "
+                               "/tap?component=NAME", url));
+}
+
+/* ---- Binding --------------------------------------------------------- */
+
+/* Splits "HOST:PORT" or "[IPV6]:PORT" into host and port; false if it has
+** neither form or the port is not a number up to 65535. */
+static bool split_address(const char *addr, char *host, size_t hostlen, char *port,
+                          size_t portlen)
+{
+    const char *colon = strrchr(addr, ':');
+    if (!colon || colon == addr) return false;
+    const char *h = addr;
+    size_t len = (size_t)(colon - addr);
+    if (*addr == '[') {
+        if (colon[-1] != ']' || len < 3) return false;
+        h++;
+        len -= 2;
+    } else if (memchr(addr, ':', len)) {
+        return false;               /* an IPv6 address wants brackets */
+    }
+    const char *p = colon + 1;
+    size_t plen = strlen(p);
+    if (!plen || plen > 5 || strspn(p, "0123456789") != plen || atoi(p) > 65535) return false;
+    if (len >= hostlen || plen >= portlen) return false;
+    memcpy(host, h, len);
+    host[len] = '\0';
+    memcpy(port, p, plen + 1);
+    return true;
+}
+
+static void name_address(const struct sockaddr_storage *sa, char *out, size_t outlen)
+{
+    char host[64], port[8];
+    if (getnameinfo((const struct sockaddr *)sa, sizeof *sa, host, sizeof host, port,
+                    sizeof port, NI_NUMERICHOST | NI_NUMERICSERV)) {
+        snprintf(out, outlen, "?");
+        return;
+    }
+    snprintf(out, outlen, sa->ss_family == AF_INET6 ? "[%s]:%s" : "%s:%s", host, port);
+}
+
+/* A listening socket on `addr`; -1 with a message in `err`. */
+static int listen_on(const char *addr, char *bound, size_t boundlen, char *err,
+                     size_t errlen)
+{
+    char host[ADDRESS_MAX], port[8];
+    if (!split_address(addr, host, sizeof host, port, sizeof port)) {
+        snprintf(err, errlen, "bad --api address '%s': write HOST:PORT or [IPV6]:PORT, "
+                 "e.g. 127.0.0.1:8760", addr);
+        return -1;
+    }
+    struct addrinfo hints = { .ai_socktype = SOCK_STREAM,
+                              .ai_flags = AI_PASSIVE | AI_NUMERICSERV };
+    struct addrinfo *list;
+    int rc = getaddrinfo(host, port, &hints, &list);
+    if (rc) {
+        snprintf(err, errlen, "bad --api address '%s': %s", addr, gai_strerror(rc));
+        return -1;
+    }
+    int fd = socket(list->ai_family, list->ai_socktype | SOCK_CLOEXEC, list->ai_protocol);
+    int on = 1;
+    if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on) ||
+        bind(fd, list->ai_addr, list->ai_addrlen) || listen(fd, MAX_CONNECTIONS)) {
+        snprintf(err, errlen, "cannot listen on %s: %s", addr, strerror(errno));
+        if (fd >= 0) close(fd);
+        freeaddrinfo(list);
+        return -1;
+    }
+    freeaddrinfo(list);
+    struct sockaddr_storage sa;
+    socklen_t salen = sizeof sa;
+    if (getsockname(fd, (struct sockaddr *)&sa, &salen) == 0)
+        name_address(&sa, bound, boundlen);
+    else
+        snprintf(bound, boundlen, "%s", addr);
+    return fd;
+}
+
+/* The daemon's threads inherit the signal mask: SIGINT and SIGTERM must
+** reach the pipeline's supervisor (sigtimedwait), never these threads. */
+static struct MHD_Daemon *start_daemon(SlApi *api, int fd)
+{
+    sigset_t block, old;
+    sigemptyset(&block);
+    sigaddset(&block, SIGINT);
+    sigaddset(&block, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &block, &old);
+    struct MHD_Daemon *d = MHD_start_daemon(
+        MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL,
+        0, NULL, NULL, answer, api,
+        MHD_OPTION_LISTEN_SOCKET, fd,
+        MHD_OPTION_CONNECTION_LIMIT, (unsigned)MAX_CONNECTIONS,
+        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)IDLE_TIMEOUT_S,
+        MHD_OPTION_END);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    return d;
+}
+
+SlApi *sl_api_start(SlPipeline *p, const char *addr, char *err, size_t errlen)
+{
+    SlApi *api = calloc(1, sizeof *api);
+    if (!api) abort();
+    api->pipeline = p;
+    api->started_ns = sl_observe_now_ns();
+    int fd = listen_on(addr, api->address, sizeof api->address, err, errlen);
+    if (fd < 0) {
+        free(api);
+        return NULL;
+    }
+    api->taps = sl_taps_new(p);
+    api->daemon = start_daemon(api, fd);
+    if (!api->daemon) {
+        snprintf(err, errlen, "cannot start the API server on %s", addr);
+        close(fd);
+        sl_taps_free(api->taps);
+        free(api);
+        return NULL;
+    }
+    return api;
+}
+
+const char *sl_api_address(const SlApi *api)
+{
+    return api->address;
+}
+
+void sl_api_stop(SlApi *api)
+{
+    sl_taps_close(api->taps, TAP_GRACE_MS);
+    MHD_stop_daemon(api->daemon);
+    sl_taps_free(api->taps);
+    free(api);
+}

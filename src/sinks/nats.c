@@ -1,0 +1,261 @@
+/*
+** nats.c: the `nats` sink. Publishes each record as one message to
+** JetStream, on a subject made from the record (outmsg.h), and counts a
+** batch as written only once the stream has acknowledged every message
+** (its PubAck): the messages of a batch are published asynchronously, then
+** awaited together.
+**
+** Messages that fail (no stream for the subject, the server away, no
+** PubAck in `timeout_ms`) are published again after an exponential backoff,
+** up to `retries` times, then rejected to NAME.errors with the last error.
+** Each message carries a Nats-Msg-Id unique to this run, batch and record,
+** so the stream drops the copy when a retried message had in fact arrived
+** (within the stream's duplicate window).
+*/
+#include "../sources/natsconn.h"
+#include "outmsg.h"
+
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+enum { WHY_MAX = 256, ID_MAX = 96, MAX_PENDING = 4096 };
+
+typedef struct NatsSink {
+    const char *url;
+    int64_t timeout_ms, retries, backoff_ms, max_backoff_ms;
+    SlOutMsg out;
+    natsConnection *nc;
+    jsCtx *js;
+    uint64_t run_id, batch_seq;
+
+    /* Filled by the library's thread as PubAcks come; guarded by `lock`. */
+    pthread_mutex_t lock;
+    bool *acked;                    /* per record of the batch */
+    uint32_t nacked, cap;
+    char last_error[WHY_MAX];
+} NatsSink;
+
+static const SlSetting settings[] = {
+    SL_NATS_URL_SETTING,
+    { .name = "subject", .type = SL_SET_STRING, .required = true,
+      .doc = "Where to publish; {name} is replaced by the record's field `name`." },
+    SL_OUTMSG_PAYLOAD_SETTING,
+    { .name = "timeout_ms", .type = SL_SET_INT, .def = "5000", .min = 1, .max = 3600000,
+      .doc = "How long to wait for the PubAcks of a batch before retrying." },
+    { .name = "retries", .type = SL_SET_INT, .def = "5", .min = 0, .max = 1000,
+      .doc = "How many times unacknowledged messages are published again before being rejected." },
+    { .name = "backoff_ms", .type = SL_SET_INT, .def = "100", .min = 1, .max = 3600000,
+      .doc = "The wait before the first retry; it doubles at each retry." },
+    { .name = "max_backoff_ms", .type = SL_SET_INT, .def = "10000", .min = 1, .max = 3600000,
+      .doc = "The longest wait between two retries." },
+    { 0 },
+};
+
+static int init(SlCtx *ctx, const SlConf *conf)
+{
+    NatsSink *n = calloc(1, sizeof *n);
+    if (!n) abort();
+    sl_set_state(ctx, n);
+    pthread_mutex_init(&n->lock, NULL);
+    n->url = sl_conf_str(conf, "url", "nats://127.0.0.1:4222");
+    n->timeout_ms = sl_conf_int(conf, "timeout_ms", 5000);
+    n->retries = sl_conf_int(conf, "retries", 5);
+    n->backoff_ms = sl_conf_int(conf, "backoff_ms", 100);
+    n->max_backoff_ms = sl_conf_int(conf, "max_backoff_ms", 10000);
+    /* A filled-in part may not split or widen the subject. */
+    bool ok = sl_outmsg_init(ctx, &n->out, sl_conf_get(conf, "subject"), ". *>\t\r\n",
+                             sl_conf_str(conf, "payload_field", NULL));
+    return ok ? 0 : -1;
+}
+
+/* ---- PubAcks ----------------------------------------------------------- */
+
+/* The record index in a Nats-Msg-Id "RUN-BATCH-INDEX", if it is of the
+** batch being sent. */
+static bool record_of(const NatsSink *n, natsMsg *msg, uint32_t *index)
+{
+    const char *id = NULL;
+    if (natsMsgHeader_Get(msg, "Nats-Msg-Id", &id) != NATS_OK) return false;
+    uint64_t run, batch, i;
+    if (sscanf(id, "%" SCNx64 "-%" SCNu64 "-%" SCNu64, &run, &batch, &i) != 3) return false;
+    if (run != n->run_id || batch != n->batch_seq || i >= n->cap) return false;
+    *index = (uint32_t)i;
+    return true;
+}
+
+/* Called by the library's thread for every message: acknowledged or not. */
+static void on_pub_ack(jsCtx *js, natsMsg *msg, jsPubAck *pa, jsPubAckErr *pae, void *user)
+{
+    (void)js;
+    NatsSink *n = user;
+    pthread_mutex_lock(&n->lock);
+    uint32_t i;
+    if (record_of(n, msg, &i)) {
+        if (pa && !n->acked[i]) {
+            n->acked[i] = true;
+            n->nacked++;
+        } else if (pae) {
+            snprintf(n->last_error, sizeof n->last_error, "%s",
+                     pae->ErrText ? pae->ErrText : natsStatus_GetText(pae->Err));
+        }
+    }
+    pthread_mutex_unlock(&n->lock);
+    natsMsg_Destroy(msg);
+}
+
+static int start(SlCtx *ctx)
+{
+    NatsSink *n = sl_state(ctx);
+    n->run_id = (uint64_t)time(NULL) ^ ((uint64_t)(uintptr_t)n << 16);
+    jsOptions o;
+    jsOptions_Init(&o);
+    o.PublishAsync.MaxPending = MAX_PENDING;
+    o.PublishAsync.AckHandler = on_pub_ack;
+    o.PublishAsync.AckHandlerClosure = n;
+    return sl_nats_open(ctx, n->url, &o, &n->nc, &n->js) ? 0 : -1;
+}
+
+/* ---- Sending ----------------------------------------------------------- */
+
+static bool publish_one(NatsSink *n, uint32_t i, char why[WHY_MAX])
+{
+    char id[ID_MAX];
+    snprintf(id, sizeof id, "%" PRIx64 "-%" PRIu64 "-%" PRIu32, n->run_id, n->batch_seq, i);
+    natsMsg *msg = NULL;
+    natsStatus s = natsMsg_Create(&msg, n->out.to.data, NULL, n->out.payload.data,
+                                  (int)n->out.payload.len);
+    if (s == NATS_OK) s = natsMsgHeader_Set(msg, "Nats-Msg-Id", id);
+    if (s == NATS_OK) s = js_PublishMsgAsync(n->js, &msg, NULL);
+    natsMsg_Destroy(msg);   /* NULL once the library has taken it */
+    if (s != NATS_OK) sl_nats_describe(s, why, WHY_MAX);
+    return s == NATS_OK;
+}
+
+static bool is_acked(NatsSink *n, uint32_t i)
+{
+    pthread_mutex_lock(&n->lock);
+    bool acked = n->acked[i];
+    pthread_mutex_unlock(&n->lock);
+    return acked;
+}
+
+/* Publishes every record not yet acknowledged and waits for the PubAcks;
+** returns how many are still unacknowledged. Records that cannot become
+** messages are rejected (and count as done). */
+static uint32_t send_round(SlCtx *ctx, NatsSink *n, SlBatch *b, uint64_t *bytes)
+{
+    char why[WHY_MAX];
+    for (uint32_t i = 0; i < b->count; i++) {
+        if (is_acked(n, i)) continue;
+        if (!sl_outmsg_build(&n->out, &b->records[i], why)) {
+            sl_reject(ctx, b, i, "%s", why);
+            pthread_mutex_lock(&n->lock);
+            n->acked[i] = true;
+            n->nacked++;
+            pthread_mutex_unlock(&n->lock);
+            continue;
+        }
+        if (!publish_one(n, i, why)) {
+            pthread_mutex_lock(&n->lock);
+            snprintf(n->last_error, sizeof n->last_error, "%s", why);
+            pthread_mutex_unlock(&n->lock);
+            continue;
+        }
+        *bytes += n->out.payload.len;
+    }
+    jsPubOptions po;
+    jsPubOptions_Init(&po);
+    po.MaxWait = n->timeout_ms;
+    if (js_PublishAsyncComplete(n->js, &po) != NATS_OK) {
+        /* Take back what is still unanswered: it is sent again. */
+        natsMsgList late = { 0 };
+        if (js_PublishAsyncGetPendingList(&late, n->js) == NATS_OK) natsMsgList_Destroy(&late);
+        pthread_mutex_lock(&n->lock);
+        snprintf(n->last_error, sizeof n->last_error, "no PubAck within %" PRId64 " ms",
+                 n->timeout_ms);
+        pthread_mutex_unlock(&n->lock);
+    }
+    pthread_mutex_lock(&n->lock);
+    uint32_t left = b->count - n->nacked;
+    pthread_mutex_unlock(&n->lock);
+    return left;
+}
+
+static void back_off(const NatsSink *n, int64_t attempt)
+{
+    int64_t ms = n->backoff_ms;
+    for (int64_t i = 0; i < attempt && ms < n->max_backoff_ms; i++) ms *= 2;
+    if (ms > n->max_backoff_ms) ms = n->max_backoff_ms;
+    nanosleep(&(struct timespec){ ms / 1000, ms % 1000 * 1000000 }, NULL);
+}
+
+static void reject_unacked(SlCtx *ctx, NatsSink *n, SlBatch *b, int64_t attempts)
+{
+    for (uint32_t i = 0; i < b->count; i++)
+        if (!is_acked(n, i))
+            sl_reject(ctx, b, i, "gave up after %" PRId64 " attempts: %s", attempts,
+                      n->last_error);
+}
+
+/* Resets the PubAck table for a new batch. */
+static void begin_batch(NatsSink *n, uint32_t count)
+{
+    pthread_mutex_lock(&n->lock);
+    if (count > n->cap) {
+        free(n->acked);
+        n->acked = malloc(count * sizeof *n->acked);
+        if (!n->acked) abort();
+        n->cap = count;
+    }
+    memset(n->acked, 0, n->cap * sizeof *n->acked);
+    n->nacked = 0;
+    n->batch_seq++;
+    n->last_error[0] = 0;
+    pthread_mutex_unlock(&n->lock);
+}
+
+static void process(SlCtx *ctx, SlBatch *b)
+{
+    NatsSink *n = sl_state(ctx);
+    begin_batch(n, b->count);
+    uint64_t bytes = 0;
+    for (int64_t attempt = 0;; attempt++) {
+        uint32_t left = send_round(ctx, n, b, &bytes);
+        if (!left) break;
+        if (attempt == n->retries) {
+            reject_unacked(ctx, n, b, attempt + 1);
+            break;
+        }
+        sl_log(ctx, "%" PRIu32 " messages unacknowledged (%s); retry %" PRId64 " of %" PRId64,
+               left, n->last_error, attempt + 1, n->retries);
+        back_off(n, attempt);
+    }
+    sl_count_bytes_out(ctx, bytes);
+    sl_batch_free(b);
+}
+
+static void destroy(void *state)
+{
+    NatsSink *n = state;
+    if (!n) return;
+    sl_nats_close(n->nc, n->js);
+    sl_outmsg_free(&n->out);
+    pthread_mutex_destroy(&n->lock);
+    free(n->acked);
+    free(n);
+}
+
+const SlComponentType sl_sink_nats = {
+    .name = "nats",
+    .kind = SL_SINK,
+    .doc = "Publishes each record to NATS JetStream, a batch counting as written once every PubAck arrived.",
+    .settings = settings,
+    .init = init,
+    .start = start,
+    .process = process,
+    .destroy = destroy,
+};

@@ -1,0 +1,707 @@
+/*
+** postgres.c: the `postgres` sink. Records become rows of one PostgreSQL
+** table, written with COPY FROM STDIN (text format) over libpq; each field
+** is a column.
+**
+** The table is created from the fields of the first records, and a field
+** seen for the first time later becomes a new column (ALTER TABLE ADD COLUMN
+** IF NOT EXISTS), both inside the batch's transaction. A column's type comes
+** from the first non-null value of its field: bool BOOLEAN, int BIGINT,
+** float DOUBLE PRECISION, string TEXT, timestamp TIMESTAMPTZ, array and map
+** JSONB. A value that does not fit its column (a string in a BIGINT column)
+** rejects its record with the reason, before anything is sent.
+**
+** Each batch is one transaction, so a batch is written exactly when its
+** COMMIT succeeds. The rows are copied under a savepoint; if the server
+** refuses a row (a data or constraint error), the range is rolled back to
+** the savepoint and copied again in halves, down to the refused rows, which
+** go to the error output while every other row is written. A lost
+** connection (the server restarting) or another transient error rolls the
+** batch back and writes it again on a new connection after an exponential
+** backoff with jitter, up to `retries` times; only then do its records go
+** to the error output, with the last error.
+*/
+#include "../pipeline/component.h"
+#include "../pipeline/encode.h"
+
+#include <math.h>
+#include <postgresql/libpq-fe.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+/* NAMEDATALEN - 1: PostgreSQL cuts longer identifiers short, silently. */
+enum { MAX_IDENTIFIER = 63, COPY_CHUNK = 1 << 20 };
+
+typedef enum ColType {
+    COL_BOOLEAN, COL_BIGINT, COL_DOUBLE, COL_TEXT, COL_TIMESTAMPTZ, COL_JSONB, COL_OTHER
+} ColType;
+
+static const char *const col_type_sql[] = {
+    "BOOLEAN", "BIGINT", "DOUBLE PRECISION", "TEXT", "TIMESTAMPTZ", "JSONB", "(other)"
+};
+
+typedef struct Column {
+    char *name;
+    size_t len;
+    ColType type;
+} Column;
+
+/* Records the server refused, rejected once their transaction commits so
+** that a retried batch cannot reject a record twice. */
+typedef struct Refusals {
+    uint32_t *index;
+    const char **why;               /* in the batch */
+    uint32_t count;
+} Refusals;
+
+typedef struct PgSink {
+    const char *keys[8], *values[8]; /* the connection parameters */
+    const char *table;
+    int64_t retries, backoff_ms, max_backoff_ms;
+    PGconn *conn;
+    bool columns_loaded, table_exists;
+    Column *cols;
+    uint32_t ncols, cap;
+    uint32_t ncols_db;              /* the prefix of cols that exists in the table */
+    const SlValue **row;            /* per column: the value of the record at hand */
+    SlBuf rows;                     /* the batch in COPY text format */
+    size_t *row_end;                /* per record: where its row ends in rows */
+    SlBuf sql, json;
+    Refusals refused;
+    char error[512];                /* the last database error */
+    uint64_t jitter_state;
+} PgSink;
+
+static const SlSetting settings[] = {
+    { .name = "conninfo", .type = SL_SET_STRING,
+      .doc = "A libpq connection string or URI (the settings below override its parts)." },
+    { .name = "host", .type = SL_SET_STRING, .doc = "The server's host name, address or socket directory." },
+    { .name = "port", .type = SL_SET_STRING, .doc = "The server's port." },
+    { .name = "dbname", .type = SL_SET_STRING, .doc = "The database." },
+    { .name = "user", .type = SL_SET_STRING, .doc = "The user to connect as." },
+    { .name = "password", .type = SL_SET_STRING, .doc = "The user's password (use ${ENV})." },
+    { .name = "table", .type = SL_SET_STRING, .def = "records",
+      .doc = "The table, created from the first records if missing." },
+    { .name = "connect_timeout_s", .type = SL_SET_STRING, .def = "10",
+      .doc = "How long one connection attempt may take, in seconds." },
+    { .name = "retries", .type = SL_SET_INT, .def = "10", .min = 0, .max = 1000000,
+      .doc = "How many times a batch is written again after a transient failure before its records are rejected." },
+    { .name = "backoff_ms", .type = SL_SET_INT, .def = "200", .min = 1, .max = 3600000,
+      .doc = "The wait before the first retry; it doubles at each retry." },
+    { .name = "max_backoff_ms", .type = SL_SET_INT, .def = "30000", .min = 1, .max = 3600000,
+      .doc = "The longest wait between two retries." },
+    { 0 },
+};
+
+static void *xrealloc(void *p, size_t size)
+{
+    p = realloc(p, size ? size : 1);
+    if (!p) abort();
+    return p;
+}
+
+/* ---- Columns ----------------------------------------------------------- */
+
+/* Records mostly carry their fields in the order of the columns, which
+** were made from such records: field i is tried against column i first.
+** Quoted PostgreSQL identifiers are case-sensitive. */
+static uint32_t find_column(const PgSink *s, const char *name, size_t len, uint32_t hint)
+{
+    if (hint < s->ncols && s->cols[hint].len == len && !memcmp(s->cols[hint].name, name, len))
+        return hint;
+    for (uint32_t i = 0; i < s->ncols; i++)
+        if (s->cols[i].len == len && !memcmp(s->cols[i].name, name, len)) return i;
+    return UINT32_MAX;
+}
+
+static void add_column(PgSink *s, const char *name, size_t len, ColType type)
+{
+    if (s->ncols == s->cap) {
+        s->cap = s->cap ? s->cap * 2 : 16;
+        s->cols = xrealloc(s->cols, s->cap * sizeof *s->cols);
+        s->row = xrealloc(s->row, s->cap * sizeof *s->row);
+    }
+    Column *c = &s->cols[s->ncols++];
+    c->name = xrealloc(NULL, len + 1);
+    memcpy(c->name, name, len);
+    c->name[len] = 0;
+    c->len = len;
+    c->type = type;
+}
+
+/* Forgets the columns after the first `keep`. */
+static void drop_columns(PgSink *s, uint32_t keep)
+{
+    while (s->ncols > keep) free(s->cols[--s->ncols].name);
+}
+
+/* The column type of a value, for a new column; false for null. */
+static bool type_of(const SlValue *v, ColType *out)
+{
+    switch (v->type) {
+    case SL_BOOL: *out = COL_BOOLEAN; return true;
+    case SL_INT: *out = COL_BIGINT; return true;
+    case SL_FLOAT: *out = COL_DOUBLE; return true;
+    case SL_STRING: *out = COL_TEXT; return true;
+    case SL_TIMESTAMP: *out = COL_TIMESTAMPTZ; return true;
+    case SL_ARRAY: case SL_MAP: *out = COL_JSONB; return true;
+    default: return false;
+    }
+}
+
+/* Text and JSONB take any value (JSONB as its JSON); a string may hold a
+** time the server reads. Other mismatches would only fail on the server. */
+static bool fits(const SlValue *v, ColType col)
+{
+    ColType t;
+    if (!type_of(v, &t) || t == col) return true;
+    if (col == COL_TEXT || col == COL_JSONB || col == COL_OTHER) return true;
+    return (col == COL_DOUBLE && t == COL_BIGINT) || (col == COL_TIMESTAMPTZ && t == COL_TEXT);
+}
+
+/* The type of a column of an existing table, from format_type(). */
+static ColType type_declared(const char *decl)
+{
+    static const struct { const char *sql; ColType type; } known[] = {
+        { "boolean", COL_BOOLEAN }, { "bigint", COL_BIGINT }, { "integer", COL_BIGINT },
+        { "smallint", COL_BIGINT }, { "double precision", COL_DOUBLE }, { "real", COL_DOUBLE },
+        { "numeric", COL_DOUBLE }, { "text", COL_TEXT }, { "character varying", COL_TEXT },
+        { "timestamp with time zone", COL_TIMESTAMPTZ }, { "jsonb", COL_JSONB },
+        { "json", COL_JSONB },
+    };
+    for (size_t i = 0; i < sizeof known / sizeof *known; i++)
+        if (!strcmp(decl, known[i].sql)) return known[i].type;
+    return COL_OTHER;
+}
+
+/* ---- Checking records against the columns ------------------------------ */
+
+static bool check_value(const PgSink *s, const SlField *f, uint32_t col, char *why, size_t size)
+{
+    const SlValue *v = &f->value;
+    if (v->type == SL_STRING && memchr(v->as.s, 0, v->len))
+        return snprintf(why, size, "field '%.*s' holds a NUL byte, which PostgreSQL text cannot",
+                        (int)f->name_len, f->name), false;
+    if (col != UINT32_MAX && !fits(v, s->cols[col].type))
+        return snprintf(why, size, "field '%.*s' is %s, column \"%s\" is %s", (int)f->name_len,
+                        f->name, sl_type_name(v->type), s->cols[col].name,
+                        col_type_sql[s->cols[col].type]), false;
+    return true;
+}
+
+/* Checks that every field of `r` fits its column, planning a column for
+** each new field; returns false with the reason in `why` if the record
+** cannot be stored. */
+static bool check_fields(PgSink *s, const SlRecord *r, char *why, size_t size)
+{
+    uint32_t typed = 0;
+    for (uint32_t i = 0; i < r->fields.count; i++) {
+        const SlField *f = &r->fields.fields[i];
+        uint32_t col = find_column(s, f->name, f->name_len, i);
+        if (!check_value(s, f, col, why, size)) return false;
+        ColType t;
+        if (col == UINT32_MAX) {
+            if (!type_of(&f->value, &t)) continue; /* null: as if absent */
+            if (f->name_len == 0 || f->name_len > MAX_IDENTIFIER || memchr(f->name, 0, f->name_len))
+                return snprintf(why, size, "field name '%.*s' cannot be a column name (1 to %d bytes, no NUL)",
+                                (int)f->name_len, f->name, MAX_IDENTIFIER), false;
+            add_column(s, f->name, f->name_len, t);
+        }
+        typed++;
+    }
+    if (typed == 0 && s->ncols == 0)
+        return snprintf(why, size, "no field with a value to make a column from"), false;
+    return true;
+}
+
+/* A rejected record plans no column. */
+static bool plan_record(PgSink *s, const SlRecord *r, char *why, size_t size)
+{
+    uint32_t before = s->ncols;
+    if (check_fields(s, r, why, size)) return true;
+    drop_columns(s, before);
+    return false;
+}
+
+/* ---- Rows in COPY text format ------------------------------------------ */
+
+/* COPY text reads a backslash as an escape and tab and newline as ends. */
+static void put_escaped(SlBuf *out, const char *s, size_t len)
+{
+    sl_buf_reserve(out, len);
+    for (size_t i = 0; i < len; i++) {
+        char c = s[i];
+        const char *esc = c == '\\' ? "\\\\" : c == '\t' ? "\\t" : c == '\n' ? "\\n"
+                        : c == '\r' ? "\\r" : NULL;
+        if (esc)
+            sl_buf_put(out, esc, 2);
+        else
+            sl_buf_putc(out, c);
+    }
+}
+
+static void put_float(SlBuf *out, double f)
+{
+    if (isnan(f))
+        sl_buf_put(out, "NaN", 3);
+    else if (isinf(f))
+        sl_buf_put(out, f > 0 ? "Infinity" : "-Infinity", f > 0 ? 8 : 9);
+    else
+        sl_json_value(out, &(SlValue){ .type = SL_FLOAT, .as.f = f });
+}
+
+static void put_value(PgSink *s, const SlValue *v, ColType col)
+{
+    SlBuf *out = &s->rows;
+    char ts[40];
+    if (col == COL_JSONB && v->type != SL_NULL) {
+        s->json.len = 0;
+        sl_json_value(&s->json, v);
+        put_escaped(out, s->json.data, s->json.len);
+        return;
+    }
+    switch (v->type) {
+    case SL_BOOL: sl_buf_putc(out, v->as.b ? 't' : 'f'); break;
+    case SL_INT: sl_json_value(out, v); break;
+    case SL_FLOAT: put_float(out, v->as.f); break;
+    case SL_STRING: put_escaped(out, v->as.s, v->len); break;
+    case SL_TIMESTAMP: sl_buf_put(out, ts, sl_format_time(v->as.ns, ts)); break;
+    case SL_ARRAY: case SL_MAP:
+        s->json.len = 0;
+        sl_json_value(&s->json, v);
+        put_escaped(out, s->json.data, s->json.len);
+        break;
+    default: sl_buf_put(out, "\\N", 2);
+    }
+}
+
+/* One row: every column in table order, \N where the record has no value. */
+static void encode_row(PgSink *s, const SlRecord *r)
+{
+    for (uint32_t c = 0; c < s->ncols; c++) s->row[c] = NULL;
+    for (uint32_t i = 0; i < r->fields.count; i++) {
+        uint32_t c = find_column(s, r->fields.fields[i].name, r->fields.fields[i].name_len, i);
+        if (c != UINT32_MAX) s->row[c] = &r->fields.fields[i].value;
+    }
+    for (uint32_t c = 0; c < s->ncols; c++) {
+        if (c) sl_buf_putc(&s->rows, '\t');
+        if (s->row[c])
+            put_value(s, s->row[c], s->cols[c].type);
+        else
+            sl_buf_put(&s->rows, "\\N", 2);
+    }
+    sl_buf_putc(&s->rows, '\n');
+}
+
+/* ---- Talking to the server --------------------------------------------- */
+
+/* What a failed command means: the record alone is refused (a data or
+** constraint error), the batch may succeed later (the connection, the
+** server shutting down, a deadlock), or the batch cannot be written. */
+typedef enum Outcome { DONE, ROW_REFUSED, TRANSIENT, BROKEN } Outcome;
+
+static Outcome judge(PgSink *s, PGresult *res, ExecStatusType wanted)
+{
+    ExecStatusType st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
+    if (st == wanted) return DONE;
+    const char *msg = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
+    snprintf(s->error, sizeof s->error, "%s", msg ? msg : PQerrorMessage(s->conn));
+    s->error[strcspn(s->error, "\n")] = 0;
+    const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+    if (PQstatus(s->conn) != CONNECTION_OK || !state) return TRANSIENT;
+    if (!strncmp(state, "22", 2) || !strncmp(state, "23", 2)) return ROW_REFUSED;
+    if (!strncmp(state, "08", 2) || !strncmp(state, "40", 2) || !strncmp(state, "53", 2) ||
+        !strncmp(state, "57", 2))
+        return TRANSIENT;
+    return BROKEN;
+}
+
+static Outcome run_sql(PgSink *s, const char *sql)
+{
+    PGresult *res = PQexec(s->conn, sql);
+    Outcome o = judge(s, res, PGRES_COMMAND_OK);
+    PQclear(res);
+    return o;
+}
+
+/* Appends a quoted identifier: "name", doubling quotes inside. */
+static void put_ident(SlBuf *out, const char *name, size_t len)
+{
+    sl_buf_putc(out, '"');
+    for (size_t i = 0; i < len; i++) {
+        if (name[i] == '"') sl_buf_putc(out, '"');
+        sl_buf_putc(out, name[i]);
+    }
+    sl_buf_putc(out, '"');
+}
+
+static void sql_start(PgSink *s, const char *text)
+{
+    s->sql.len = 0;
+    sl_buf_put(&s->sql, text, strlen(text));
+}
+
+static void sql_add(PgSink *s, const char *text)
+{
+    sl_buf_put(&s->sql, text, strlen(text));
+}
+
+static Outcome sql_run(PgSink *s)
+{
+    sl_buf_putc(&s->sql, 0);
+    return run_sql(s, s->sql.data);
+}
+
+/* Creates the table or adds the planned columns. */
+static Outcome make_columns(PgSink *s)
+{
+    if (s->ncols_db == s->ncols) return DONE;
+    if (!s->table_exists) {
+        sql_start(s, "CREATE TABLE IF NOT EXISTS ");
+        put_ident(&s->sql, s->table, strlen(s->table));
+        for (uint32_t i = 0; i < s->ncols; i++) {
+            sql_add(s, i ? ", " : " (");
+            put_ident(&s->sql, s->cols[i].name, s->cols[i].len);
+            sql_add(s, " ");
+            sql_add(s, col_type_sql[s->cols[i].type]);
+        }
+        sql_add(s, ")");
+        Outcome o = sql_run(s);
+        if (o != DONE) return o;
+        s->table_exists = true;
+    }
+    for (uint32_t i = s->ncols_db; i < s->ncols; i++) {
+        sql_start(s, "ALTER TABLE ");
+        put_ident(&s->sql, s->table, strlen(s->table));
+        sql_add(s, " ADD COLUMN IF NOT EXISTS ");
+        put_ident(&s->sql, s->cols[i].name, s->cols[i].len);
+        sql_add(s, " ");
+        sql_add(s, col_type_sql[s->cols[i].type]);
+        Outcome o = sql_run(s);
+        if (o != DONE) return o;
+    }
+    s->ncols_db = s->ncols;
+    return DONE;
+}
+
+static size_t row_start(const PgSink *s, uint32_t i)
+{
+    return i ? s->row_end[i - 1] : 0;
+}
+
+/* One COPY of rows [lo, hi). */
+static Outcome copy_rows(PgSink *s, uint32_t lo, uint32_t hi)
+{
+    sql_start(s, "COPY ");
+    put_ident(&s->sql, s->table, strlen(s->table));
+    for (uint32_t i = 0; i < s->ncols; i++) {
+        sql_add(s, i ? ", " : " (");
+        put_ident(&s->sql, s->cols[i].name, s->cols[i].len);
+    }
+    sql_add(s, ") FROM STDIN");
+    sl_buf_putc(&s->sql, 0);
+    PGresult *res = PQexec(s->conn, s->sql.data);
+    Outcome o = judge(s, res, PGRES_COPY_IN);
+    PQclear(res);
+    if (o != DONE) return o;
+    const char *data = s->rows.data + row_start(s, lo);
+    size_t left = s->row_end[hi - 1] - row_start(s, lo);
+    bool sent = true;
+    while (left && sent) {
+        int n = left < COPY_CHUNK ? (int)left : COPY_CHUNK;
+        sent = PQputCopyData(s->conn, data, n) == 1;
+        data += n;
+        left -= (size_t)n;
+    }
+    PQputCopyEnd(s->conn, sent ? NULL : "the connection failed while sending rows");
+    res = PQgetResult(s->conn);
+    o = judge(s, res, PGRES_COMMAND_OK);
+    PQclear(res);
+    while ((res = PQgetResult(s->conn))) PQclear(res);
+    return o;
+}
+
+static void refuse(PgSink *s, SlBatch *b, uint32_t index)
+{
+    Refusals *r = &s->refused;
+    r->index[r->count] = index;
+    r->why[r->count++] = sl_copy_str(b, s->error, strlen(s->error));
+}
+
+/* Copies rows [lo, hi) under a savepoint; if the server refuses a row,
+** rolls back and copies each half, down to the single refused rows. */
+static Outcome copy_range(PgSink *s, SlBatch *b, uint32_t lo, uint32_t hi)
+{
+    Outcome o = run_sql(s, "SAVEPOINT batch_rows");
+    if (o == DONE) o = copy_rows(s, lo, hi);
+    if (o == DONE) return run_sql(s, "RELEASE SAVEPOINT batch_rows");
+    if (o != ROW_REFUSED) return o;
+    o = run_sql(s, "ROLLBACK TO SAVEPOINT batch_rows");
+    if (o != DONE) return o;
+    if (hi - lo == 1) {
+        /* The failed copy's reason: the rollback succeeded, so s->error
+        ** still holds it. */
+        refuse(s, b, lo);
+        return DONE;
+    }
+    uint32_t mid = lo + (hi - lo) / 2;
+    o = copy_range(s, b, lo, mid);
+    return o == DONE ? copy_range(s, b, mid, hi) : o;
+}
+
+/* One attempt at the batch's transaction. A failed attempt is rolled back
+** and made no column: they are made again by the next. */
+static Outcome write_batch(PgSink *s, SlBatch *b)
+{
+    uint32_t ncols_db = s->ncols_db;
+    bool table_exists = s->table_exists;
+    s->refused.count = 0;
+    Outcome o = run_sql(s, "BEGIN");
+    if (o == DONE) o = make_columns(s);
+    if (o == DONE) o = copy_range(s, b, 0, b->count);
+    if (o == DONE) o = run_sql(s, "COMMIT");
+    if (o == DONE) return DONE;
+    if (PQstatus(s->conn) == CONNECTION_OK && PQtransactionStatus(s->conn) != PQTRANS_IDLE) {
+        char why[sizeof s->error];
+        memcpy(why, s->error, sizeof why); /* keep the reason, not the rollback's */
+        run_sql(s, "ROLLBACK");
+        memcpy(s->error, why, sizeof why);
+    }
+    s->ncols_db = ncols_db;
+    s->table_exists = table_exists;
+    return o == ROW_REFUSED ? BROKEN : o;
+}
+
+/* Reads the columns of the table if it exists (once: later connections
+** keep what this sink knows, which includes the columns it made). */
+static Outcome load_columns(PgSink *s)
+{
+    s->sql.len = 0;
+    put_ident(&s->sql, s->table, strlen(s->table));
+    sl_buf_putc(&s->sql, 0);
+    const char *params[1] = { s->sql.data };
+    PGresult *res = PQexecParams(s->conn,
+        "SELECT attname, format_type(atttypid, atttypmod) FROM pg_attribute "
+        "WHERE attrelid = to_regclass($1) AND attnum > 0 AND NOT attisdropped ORDER BY attnum",
+        1, NULL, params, NULL, NULL, 0);
+    Outcome o = judge(s, res, PGRES_TUPLES_OK);
+    for (int i = 0; o == DONE && i < PQntuples(res); i++) {
+        const char *name = PQgetvalue(res, i, 0);
+        add_column(s, name, strlen(name), type_declared(PQgetvalue(res, i, 1)));
+    }
+    PQclear(res);
+    if (o != DONE) return o;
+    s->ncols_db = s->ncols;
+    s->table_exists = s->ncols > 0;
+    s->columns_loaded = true;
+    return DONE;
+}
+
+/* Connects if not connected; false (with the reason) if it cannot. */
+static bool connected(PgSink *s)
+{
+    if (s->conn && PQstatus(s->conn) == CONNECTION_OK) return true;
+    PQfinish(s->conn);
+    s->conn = PQconnectdbParams(s->keys, s->values, 1);
+    if (PQstatus(s->conn) != CONNECTION_OK) {
+        snprintf(s->error, sizeof s->error, "cannot connect: %s", PQerrorMessage(s->conn));
+        s->error[strcspn(s->error, "\n")] = 0;
+        return false;
+    }
+    return s->columns_loaded || load_columns(s) == DONE;
+}
+
+/* ---- Retrying ---------------------------------------------------------- */
+
+/* Splitmix64: a cheap generator, only to spread retries. */
+static uint64_t next_random(PgSink *s)
+{
+    uint64_t z = (s->jitter_state += 0x9e3779b97f4a7c15u);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9u;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebu;
+    return z ^ (z >> 31);
+}
+
+/* "Equal jitter": half the exponential delay, plus up to as much again, so
+** that many writers do not retry in step. */
+static void back_off(PgSink *s, int64_t attempt)
+{
+    int64_t delay = s->backoff_ms;
+    for (int64_t i = 0; i < attempt && delay < s->max_backoff_ms; i++) delay *= 2;
+    if (delay > s->max_backoff_ms) delay = s->max_backoff_ms;
+    int64_t ms = delay / 2 + (int64_t)(next_random(s) % (uint64_t)(delay / 2 + 1));
+    struct timespec t = { .tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000 };
+    nanosleep(&t, NULL);
+}
+
+typedef Outcome (*Step)(PgSink *s, SlBatch *b);
+
+static Outcome nothing_more(PgSink *s, SlBatch *b)
+{
+    (void)s, (void)b;
+    return DONE;
+}
+
+/* Runs `step` on a live connection, reconnecting after a backoff while
+** it fails for a transient reason, up to `retries` times. */
+static Outcome with_retries(SlCtx *ctx, PgSink *s, Step step, SlBatch *b)
+{
+    for (int64_t attempt = 0;; attempt++) {
+        Outcome o = connected(s) ? step(s, b) : TRANSIENT;
+        if (o != TRANSIENT) return o;
+        if (attempt == s->retries) {
+            char why[sizeof s->error];
+            memcpy(why, s->error, sizeof why);
+            snprintf(s->error, sizeof s->error, "gave up after %lld attempts: %s",
+                     (long long)attempt + 1, why);
+            return o;
+        }
+        sl_log(ctx, "%s; retry %lld of %lld", s->error, (long long)attempt + 1,
+               (long long)s->retries);
+        back_off(s, attempt);
+    }
+}
+
+/* ---- Batches ----------------------------------------------------------- */
+
+static void reject_all(SlCtx *ctx, PgSink *s, SlBatch *b)
+{
+    for (uint32_t i = 0; i < b->count; i++) sl_reject(ctx, b, i, "not stored: %s", s->error);
+}
+
+/* Keeps the records that fit the columns, planning new ones; the others
+** are rejected with the reason. */
+static void plan_batch(SlCtx *ctx, PgSink *s, SlBatch *b)
+{
+    uint32_t kept = 0;
+    for (uint32_t i = 0; i < b->count; i++) {
+        char why[256];
+        if (plan_record(s, &b->records[i], why, sizeof why))
+            b->records[kept++] = b->records[i];
+        else
+            sl_reject(ctx, b, i, "%s", why);
+    }
+    b->count = kept;
+}
+
+static void encode_batch(PgSink *s, SlBatch *b)
+{
+    s->rows.len = 0;
+    s->row_end = xrealloc(s->row_end, b->count * sizeof *s->row_end);
+    for (uint32_t i = 0; i < b->count; i++) {
+        encode_row(s, &b->records[i]);
+        s->row_end[i] = s->rows.len;
+    }
+    s->refused.index = sl_alloc(b, b->count * sizeof *s->refused.index);
+    s->refused.why = sl_alloc(b, b->count * sizeof *s->refused.why);
+}
+
+static void process(SlCtx *ctx, SlBatch *b)
+{
+    PgSink *s = sl_state(ctx);
+    /* The table's columns must be known before records are checked. */
+    if (!s->columns_loaded && with_retries(ctx, s, nothing_more, b) != DONE) {
+        reject_all(ctx, s, b);
+    } else {
+        plan_batch(ctx, s, b);
+        encode_batch(s, b);
+        if (b->count && with_retries(ctx, s, write_batch, b) != DONE) {
+            drop_columns(s, s->ncols_db);
+            reject_all(ctx, s, b);
+        } else {
+            for (uint32_t k = 0; k < s->refused.count; k++)
+                sl_reject(ctx, b, s->refused.index[k], "%s", s->refused.why[k]);
+            sl_count_bytes_out(ctx, s->rows.len);
+        }
+    }
+    sl_batch_free(b);
+}
+
+/* ---- Opening and closing ----------------------------------------------- */
+
+/* A server that is down at start is not an error: batches retry. */
+static int start(SlCtx *ctx)
+{
+    PgSink *s = sl_state(ctx);
+    if (!connected(s)) sl_log(ctx, "%s (batches will retry)", s->error);
+    return 0;
+}
+
+static void destroy(void *state)
+{
+    PgSink *s = state;
+    if (!s) return;
+    PQfinish(s->conn);
+    drop_columns(s, 0);
+    free(s->cols);
+    free(s->row);
+    free(s->row_end);
+    sl_buf_free(&s->rows);
+    sl_buf_free(&s->sql);
+    sl_buf_free(&s->json);
+    free(s);
+}
+
+static void finish(SlCtx *ctx)
+{
+    PgSink *s = sl_state(ctx);
+    PQfinish(s->conn);
+    s->conn = NULL;
+}
+
+/* The libpq parameters: conninfo first (as dbname, expanded), then the
+** separate settings, which override its parts. */
+static void read_connection(PgSink *s, const SlConf *conf)
+{
+    static const char *const names[] = { "conninfo", "host", "port", "dbname", "user", "password" };
+    size_t n = 0;
+    for (size_t i = 0; i < sizeof names / sizeof *names; i++) {
+        const char *v = sl_conf_str(conf, names[i], NULL);
+        if (!v) continue;
+        s->keys[n] = i == 0 ? "dbname" : names[i];
+        s->values[n++] = v;
+    }
+    s->keys[n] = "connect_timeout";
+    s->values[n++] = sl_conf_str(conf, "connect_timeout_s", "10");
+    s->keys[n] = "application_name";
+    s->values[n++] = "sluice";
+    s->keys[n] = NULL;
+}
+
+static int init(SlCtx *ctx, const SlConf *conf)
+{
+    PgSink *s = calloc(1, sizeof *s);
+    if (!s) abort();
+    sl_set_state(ctx, s);
+    s->table = sl_conf_str(conf, "table", "records");
+    s->retries = sl_conf_int(conf, "retries", 10);
+    s->backoff_ms = sl_conf_int(conf, "backoff_ms", 200);
+    s->max_backoff_ms = sl_conf_int(conf, "max_backoff_ms", 30000);
+    s->jitter_state = (uint64_t)time(NULL) ^ (uint64_t)(uintptr_t)s;
+    read_connection(s, conf);
+    int status = 0;
+    if (!*s->table || strlen(s->table) > MAX_IDENTIFIER) {
+        sl_conf_error(ctx, sl_conf_get(conf, "table"), "the table name must have 1 to %d bytes",
+                      MAX_IDENTIFIER);
+        status = -1;
+    }
+    if (!sl_conf_get(conf, "conninfo") && !sl_conf_get(conf, "dbname") && !sl_conf_get(conf, "host")) {
+        sl_conf_error(ctx, conf, "say where the database is: conninfo, or host/port/dbname/user");
+        status = -1;
+    }
+    return status;
+}
+
+const SlComponentType sl_sink_postgres = {
+    .name = "postgres",
+    .kind = SL_SINK,
+    .doc = "Writes records to a PostgreSQL table with COPY, one transaction per batch, adding columns as new fields appear.",
+    .settings = settings,
+    .init = init,
+    .start = start,
+    .process = process,
+    .finish = finish,
+    .destroy = destroy,
+};

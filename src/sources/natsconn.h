@@ -1,0 +1,26 @@
+/*
+** natsconn.h: what the NATS source and sink share: the `url` setting and
+** a JetStream connection that reconnects by itself, forever, after a loss
+** (the messages in flight meanwhile are retried by the components).
+*/
+#ifndef SLUICE_SOURCES_NATSCONN_H
+#define SLUICE_SOURCES_NATSCONN_H
+
+#include "../pipeline/component.h"
+
+#include <nats/nats.h>
+
+#define SL_NATS_URL_SETTING                                                 \
+    { .name = "url", .type = SL_SET_STRING, .def = "nats://127.0.0.1:4222", \
+      .doc = "The NATS server, or several separated by commas." }
+
+/* During start: connects and makes the JetStream context (`opts` may be
+** NULL); false after sl_fail. */
+bool sl_nats_open(SlCtx *ctx, const char *url, jsOptions *opts,
+                  natsConnection **nc, jsCtx **js);
+/* Sends what is buffered (acknowledgements) and closes; NULL-safe. */
+void sl_nats_close(natsConnection *nc, jsCtx *js);
+/* A status as text, with the library's detail when it has one. */
+void sl_nats_describe(natsStatus s, char *out, size_t size);
+
+#endif
