@@ -200,9 +200,11 @@ static int download(Resolution *r, const RegistryClientConfig *config,
     json_decref(meta);
     artifact_digest(bytes, len, r->digest);
     Artifact *a = open_checked(r, bytes, len, trusted_signers);
-    int rc = !a || cache_store(r, a, bytes, len) || !remember_ref(r) ? -1
-             : hand_over(r, a, module_path, manifest);
-    if (a && rc && !*r->err) fail(r, "cannot remember it in the cache %s", r->cache);
+    int rc = -1;
+    if (a && cache_store(r, a, bytes, len) == 0) {
+        if (remember_ref(r)) rc = hand_over(r, a, module_path, manifest);
+        else fail(r, "cannot write to the cache %s", r->cache);
+    }
     free(bytes);
     artifact_free(a);
     return rc;

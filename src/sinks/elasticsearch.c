@@ -227,13 +227,13 @@ static int init(SlCtx *ctx, const SlConf *conf)
     add_header(h, "Content-Type: application/x-ndjson");
     add_header(h, "Expect:");
     if (h->gzip) add_header(h, "Content-Encoding: gzip");
+    int status = read_urls(ctx, h, conf);
     char why[128];
     if (!check_index_template(h->index, why, sizeof why)) {
         sl_conf_error(ctx, sl_conf_get(conf, "index") ? sl_conf_get(conf, "index") : conf, "%s", why);
-        return -1;
+        status = -1;
     }
-    if (read_urls(ctx, h, conf) < 0) return -1;
-    return read_auth(ctx, h, sl_conf_get(conf, "auth"));
+    return read_auth(ctx, h, sl_conf_get(conf, "auth")) < 0 ? -1 : status;
 }
 
 /* ---- Start: one handle for the whole run ------------------------------- */
