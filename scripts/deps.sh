@@ -16,6 +16,8 @@ packages=(
   libmicrohttpd-dev             # the http source
   libarchive-dev libsodium-dev  # artifacts: archives, ed25519, sha256, tokens
   curl python3                  # clients in the network sources tests
+  libmosquitto-dev mosquitto mosquitto-clients  # the mqtt source and sink; their tests
+  libnats-dev nats-server       # the nats source and sink; their tests
   wasi-libc libclang-rt-19-dev-wasm32  # C to wasm32-wasi (tests, benchmarks)
   rustc cargo libstd-rust-dev-wasm32 librust-serde-dev librust-serde-json-dev
   librust-serde-derive-dev      # Rust SDK and examples (wasm32, offline crates)

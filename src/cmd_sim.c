@@ -6,7 +6,6 @@
 */
 #include "commands.h"
 #include "fn_cli.h"
-#include "pipeline/record.h"
 #include "sim/output.h"
 #include "sim/run.h"
 #include "sim/score.h"
@@ -123,17 +122,15 @@ static bool parse_duration(const char *text, int64_t *ms)
     return true;
 }
 
-/* RFC 3339 or "now" (whole seconds) into milliseconds since the epoch. */
+/* RFC 3339 (1970 to 2200) or "now" (whole seconds) into milliseconds
+   since the epoch. */
 static bool parse_start(const char *text, int64_t *ms)
 {
     if (!strcmp(text, "now")) {
         *ms = (int64_t)time(NULL) * 1000;
         return true;
     }
-    int64_t ns;
-    if (!sl_parse_time(text, strlen(text), &ns)) return false;
-    *ms = ns / 1000000;
-    return true;
+    return sim_parse_time(text, strlen(text), ms);
 }
 
 /* The value after option argv[*i], or NULL after complaining. */
@@ -235,6 +232,9 @@ int cmd_sim_bme680(int argc, char **argv)
         c.count = (uint64_t)(duration_ms / c.interval_ms);
         if (c.count == 0) return fn_usage_error(bme680_help, "%s", "--duration is shorter than one --interval");
     }
+    /* Readings end before SIM_LAST_MS, where timestamps would stop fitting. */
+    uint64_t room = (uint64_t)((SIM_LAST_MS - c.start_ms) / c.interval_ms);
+    if (c.count == 0 || c.count > room) c.count = room;
     if (fast) c.speed = 0;
     return sim_run(&c);
 }
@@ -267,7 +267,7 @@ int cmd_sim_score(int argc, char **argv)
         } else if (!strcmp(a, "--interval")) {
             if (!parse_number(v, 0.001, 86400, &number))
                 return fn_usage_error(score_help, "--interval wants seconds from 0.001 to 86400, not '%s'", v);
-            opt.interval_ns = llround(number * 1e9);
+            opt.interval_ms = llround(number * 1e3);
         } else if (!parse_number(v, 0, 1, &require)) {
             return fn_usage_error(score_help, "--require wants a number from 0 to 1, not '%s'", v);
         }

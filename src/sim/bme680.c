@@ -33,7 +33,7 @@ static const double HUM_BEST = 40.0, HUM_SPAN = 60.0;
 
 /* How far anomalies move the index, in index points: a burst of solvent
    or cooking fumes, a gust of fresh air, a step in the background. All far
-   above the noise (about 2.7 points), all within what a real room shows. */
+   above the noise (about 2.6 points), all within what a real room shows. */
 static const double SPIKE_MIN = 25, SPIKE_MAX = 45;
 static const double DROP_MIN = 25, DROP_MAX = 40;
 static const double SHIFT_MIN = 25, SHIFT_MAX = 40;

@@ -104,7 +104,7 @@ static bool produce(const SimConfig *c, SimSensor *sensors, SimOutput *out, FILE
 {
     int64_t t0 = monotonic_ns();
     double round_ns = c->speed > 0 ? (double)c->interval_ms * 1e6 / c->speed : 0;
-    for (uint64_t round = 0; c->count == 0 || round < c->count; round++) {
+    for (uint64_t round = 0; round < c->count; round++) {
         if (stop_requested) return true;
         if (round_ns > 0) {
             /* The receiver sees each reading when it is due, not a buffer later. */

@@ -14,7 +14,7 @@ typedef struct SimConfig {
     unsigned sensors;
     int64_t interval_ms;
     int64_t start_ms;
-    uint64_t count;         /* readings per sensor; 0: until stopped */
+    uint64_t count;         /* readings per sensor */
     double speed;           /* simulated seconds per real second; 0: as fast as possible */
     uint64_t seed;
     double anomaly_rate;

@@ -14,11 +14,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const int64_t MAX_REACH_NS = INT64_C(100) * 365 * 86400 * 1000000000;   /* 100 years */
-
 typedef struct Mark {
     char *sensor;
-    int64_t ns;
+    int64_t ms;   /* milliseconds since the epoch */
     bool shift;   /* a level_shift row of the truth */
 } Mark;
 
@@ -33,13 +31,27 @@ typedef struct Place {
     size_t line;
 } Place;
 
+bool sim_parse_time(const char *s, size_t len, int64_t *ms)
+{
+    /* The year first: sl_parse_time's nanoseconds cannot hold every year. */
+    int year = 0;
+    for (size_t i = 0; i < 4; i++) {
+        if (i >= len || s[i] < '0' || s[i] > '9') return false;
+        year = year * 10 + (s[i] - '0');
+    }
+    int64_t ns;
+    if (year < 1970 || year >= 2200 || !sl_parse_time(s, len, &ns)) return false;
+    *ms = ns / 1000000;
+    return ns >= 0 && *ms <= SIM_LAST_MS;
+}
+
 static bool bad(const Place *at, const char *what)
 {
     fprintf(stderr, "sluice sim score: %s:%zu: %s\n", at->path, at->line, what);
     return false;
 }
 
-static bool add(Marks *m, const char *sensor, size_t len, int64_t ns, bool shift)
+static bool add(Marks *m, const char *sensor, size_t len, int64_t ms, bool shift)
 {
     if (m->n == m->cap) {
         size_t cap = m->cap ? m->cap * 2 : 256;
@@ -50,7 +62,7 @@ static bool add(Marks *m, const char *sensor, size_t len, int64_t ns, bool shift
     }
     char *copy = strndup(sensor, len);
     if (!copy) return false;
-    m->v[m->n++] = (Mark){ copy, ns, shift };
+    m->v[m->n++] = (Mark){ copy, ms, shift };
     return true;
 }
 
@@ -86,15 +98,15 @@ static bool read_csv(Marks *m, const char *line, const Place *at, bool is_truth)
 {
     const char *ts, *sensor, *kind = "";
     size_t ts_len, sensor_len, kind_len = 0;
-    int64_t ns;
-    if (!csv_field(line, 0, &ts, &ts_len) || !sl_parse_time(ts, ts_len, &ns))
+    int64_t ms;
+    if (!csv_field(line, 0, &ts, &ts_len) || !sim_parse_time(ts, ts_len, &ms))
         return at->line == 1 ? true : bad(at, "the first field is not an RFC 3339 timestamp");
     if (!csv_field(line, 1, &sensor, &sensor_len) || sensor_len == 0)
         return bad(at, "no sensor in the second field");
     if (is_truth && !csv_field(line, 2, &kind, &kind_len))
         return bad(at, "no kind in the third field (spike, drop or level_shift)");
     bool shift = kind_len == 11 && !memcmp(kind, "level_shift", 11);
-    return add(m, sensor, sensor_len, ns, shift) || bad(at, "out of memory");
+    return add(m, sensor, sensor_len, ms, shift) || bad(at, "out of memory");
 }
 
 /* An NDJSON line {"timestamp": "...", "sensor": "...", "is_anomaly": true}:
@@ -110,16 +122,16 @@ static bool read_json(Marks *m, const char *line, const Place *at)
     json_t *flag = json_object_get(o, "is_anomaly");
     const char *ts = json_string_value(json_object_get(o, "timestamp"));
     const char *sensor = json_string_value(json_object_get(o, "sensor"));
-    int64_t ns;
+    int64_t ms;
     bool ok;
     if (flag && !json_is_true(flag))
         ok = true;   /* a reading the detector looked at and passed */
-    else if (!ts || !sl_parse_time(ts, strlen(ts), &ns))
+    else if (!ts || !sim_parse_time(ts, strlen(ts), &ms))
         ok = bad(at, "no RFC 3339 string in field \"timestamp\"");
     else if (!sensor || !*sensor)
         ok = bad(at, "no string in field \"sensor\"");
     else
-        ok = add(m, sensor, strlen(sensor), ns, false) || bad(at, "out of memory");
+        ok = add(m, sensor, strlen(sensor), ms, false) || bad(at, "out of memory");
     json_decref(o);
     return ok;
 }
@@ -151,17 +163,17 @@ static bool read_file(Marks *m, const char *path, bool is_truth)
     return ok;
 }
 
-static int compare_at(const char *sensor, int64_t ns, const Mark *m)
+static int compare_at(const char *sensor, int64_t ms, const Mark *m)
 {
     int c = strcmp(sensor, m->sensor);
     if (c) return c;
-    return ns < m->ns ? -1 : ns > m->ns;
+    return ms < m->ms ? -1 : ms > m->ms;
 }
 
 static int compare_marks(const void *a, const void *b)
 {
     const Mark *x = a;
-    return compare_at(x->sensor, x->ns, b);
+    return compare_at(x->sensor, x->ms, b);
 }
 
 /* Sorts and drops repeated readings (a detector on overlapping windows
@@ -181,26 +193,24 @@ static void sort_unique(Marks *m)
     m->n = kept;
 }
 
-/* The index of the first mark at or after (sensor, ns). */
-static size_t lower_bound(const Marks *m, const char *sensor, int64_t ns)
+/* The index of the first mark at or after (sensor, ms). */
+static size_t lower_bound(const Marks *m, const char *sensor, int64_t ms)
 {
     size_t lo = 0, hi = m->n;
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
-        if (compare_at(sensor, ns, &m->v[mid]) > 0) lo = mid + 1;
+        if (compare_at(sensor, ms, &m->v[mid]) > 0) lo = mid + 1;
         else hi = mid;
     }
     return lo;
 }
 
-/* Whether `m` has a mark of `sensor` within [ns - reach, ns + reach];
+/* Whether `m` has a mark of `sensor` within [ms - reach, ms + reach];
    only level-shift marks count if `shifts_only`. */
-static bool near(const Marks *m, const char *sensor, int64_t ns, int64_t reach, bool shifts_only)
+static bool near(const Marks *m, const char *sensor, int64_t ms, int64_t reach, bool shifts_only)
 {
-    int64_t from = ns < INT64_MIN + reach ? INT64_MIN : ns - reach;
-    int64_t to = ns > INT64_MAX - reach ? INT64_MAX : ns + reach;
-    for (size_t i = lower_bound(m, sensor, from); i < m->n; i++) {
-        if (strcmp(m->v[i].sensor, sensor) != 0 || m->v[i].ns > to) break;
+    for (size_t i = lower_bound(m, sensor, ms - reach); i < m->n; i++) {
+        if (strcmp(m->v[i].sensor, sensor) != 0 || m->v[i].ms > ms + reach) break;
         if (!shifts_only || m->v[i].shift) return true;
     }
     return false;
@@ -213,7 +223,7 @@ static int64_t smallest_gap(const Marks *truth)
     int64_t gap = 0;
     for (size_t i = 1; i < truth->n; i++) {
         const Mark *a = &truth->v[i - 1], *b = &truth->v[i];
-        if (!strcmp(a->sensor, b->sensor) && (gap == 0 || b->ns - a->ns < gap)) gap = b->ns - a->ns;
+        if (!strcmp(a->sensor, b->sensor) && (gap == 0 || b->ms - a->ms < gap)) gap = b->ms - a->ms;
     }
     return gap;
 }
@@ -230,14 +240,14 @@ static void count(const Marks *truth, const Marks *flagged, int64_t reach, SimSc
     *out = (SimScore){ .truth = truth->n };
     for (size_t i = 0; i < flagged->n; i++) {
         const Mark *f = &flagged->v[i];
-        if (near(truth, f->sensor, f->ns, 0, false) || near(truth, f->sensor, f->ns, reach, true))
+        if (near(truth, f->sensor, f->ms, 0, false) || near(truth, f->sensor, f->ms, reach, true))
             out->tp++;
         else
             out->fp++;
     }
     for (size_t i = 0; i < truth->n; i++) {
         const Mark *t = &truth->v[i];
-        if (!near(flagged, t->sensor, t->ns, t->shift ? reach : 0, false)) out->fn++;
+        if (!near(flagged, t->sensor, t->ms, t->shift ? reach : 0, false)) out->fn++;
     }
     size_t flagged_n = out->tp + out->fp;
     out->precision = flagged_n ? (double)out->tp / (double)flagged_n : truth->n == 0;
@@ -251,16 +261,14 @@ bool sim_score(const SimScoreOptions *opt, SimScore *out)
     if (ok) {
         sort_unique(&truth);
         sort_unique(&flagged);
-        int64_t interval = opt->interval_ns ? opt->interval_ns : smallest_gap(&truth);
+        int64_t interval = opt->interval_ms ? opt->interval_ms : smallest_gap(&truth);
         if (opt->tolerance > 0 && interval == 0 && has_shift(&truth)) {
             fprintf(stderr, "sluice sim score: cannot tell the reading interval from %s; "
                             "give --interval SECONDS\n", opt->truth_path);
             ok = false;
         } else {
-            /* Capped so that no sum with a timestamp overflows. */
-            int64_t reach = interval > MAX_REACH_NS / ((int64_t)opt->tolerance + 1)
-                                ? MAX_REACH_NS : interval * (int64_t)opt->tolerance;
-            count(&truth, &flagged, reach, out);
+            /* No overflow: times and gaps stay below 2^43 ms, tolerances below 2^20. */
+            count(&truth, &flagged, interval * (int64_t)opt->tolerance, out);
         }
     }
     free_marks(&truth);

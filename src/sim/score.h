@@ -25,8 +25,16 @@ typedef struct SimScore {
 typedef struct SimScoreOptions {
     const char *truth_path, *detected_path;
     unsigned tolerance;    /* readings */
-    int64_t interval_ns;   /* 0: the smallest gap between truth rows of a sensor */
+    int64_t interval_ms;   /* 0: the smallest gap between truth rows of a sensor */
 } SimScoreOptions;
+
+/* The last instant the simulator and the scorer accept: nanoseconds since
+** the epoch must fit in an int64_t, which ends in 2262. */
+#define SIM_LAST_MS INT64_C(7258118400000)   /* 2200-01-01T00:00:00Z */
+
+/* Parses an RFC 3339 timestamp between 1970 and 2200 into milliseconds
+** since the epoch. */
+bool sim_parse_time(const char *s, size_t len, int64_t *ms);
 
 /* Reads both files and scores. False after printing the problem (a file
 ** that cannot be read, a line that is not a reading). */

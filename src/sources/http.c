@@ -7,15 +7,17 @@
 **
 **   200  {"accepted": N}: every line of the body is in the pipeline
 **   400  {"error": ..., "rejected": N}: a line is bad (over max_line_bytes,
-**        invalid UTF-8, or not JSON in NDJSON); nothing was accepted, and
-**        the bad lines go to NAME.errors with the reason
-**   404, 405, 415  wrong path, method or content type
-**   413  the body is over max_body_bytes; nothing was accepted
+**        invalid UTF-8, or not JSON in NDJSON) or the gzip body is corrupt;
+**        nothing was accepted, and the bad lines go to NAME.errors with the
+**        reason
+**   404, 405, 415  wrong path, method, content type or encoding
+**   413  the body, decompressed, is over max_body_bytes; nothing accepted
 **   503  the pipeline is stopping, or stayed full for queue_timeout_ms;
 **        nothing was accepted (Retry-After: 1)
 **
 ** libmicrohttpd serves each connection on a thread of its own, which
-** splits the body into batches as it arrives. Only the source's run()
+** decompresses (Content-Encoding: gzip) and splits the body into batches
+** as it arrives. Only the source's run()
 ** thread talks to the runtime: a finished request's batches wait in a
 ** queue until run() takes them (then the request is answered 200) or
 ** until queue_timeout_ms passes (then 503). run() takes one request at a
@@ -26,7 +28,6 @@
 #include "net.h"
 #include "netlines.h"
 
-#include <errno.h>
 #include <jansson.h>
 #include <microhttpd.h>
 #include <pthread.h>
