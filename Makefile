@@ -85,7 +85,7 @@ spec: $(B)/sluice
 	@bash tests/spec/run.sh $(B)/sluice
 
 # End-to-end suites: each drives the real binary.
-E2E_SUITES := wasm fn pipeline sources sinks registry
+E2E_SUITES := wasm fn pipeline sources sinks registry mqtt nats
 e2e: $(B)/sluice
 	@bash tests/run-suites.sh e2e \
 	  $(foreach s,$(E2E_SUITES),"bash tests/e2e/$(s).sh $(B)/sluice") \

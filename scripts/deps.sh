@@ -14,6 +14,7 @@ packages=(
   libpcre2-dev                  # the parse_regex transform
   zlib1g-dev                    # gzip bodies of the http sink
   libmicrohttpd-dev             # the http source
+  libpq-dev postgresql          # the postgres sink; a real server for its tests
   libarchive-dev libsodium-dev  # artifacts: archives, ed25519, sha256, tokens
   curl python3                  # clients in the network sources tests
   libmosquitto-dev mosquitto mosquitto-clients  # the mqtt source and sink; their tests

@@ -17,6 +17,7 @@ extern const SlComponentType sl_sink_sqlite, sl_sink_http;
 extern const SlComponentType sl_sink_stdout, sl_sink_file;
 extern const SlComponentType sl_source_mqtt, sl_sink_mqtt, sl_source_nats, sl_sink_nats;
 extern const SlComponentType sl_sink_elasticsearch, sl_sink_postgres;
+extern const SlComponentType sl_sink_dashboard;
 
 static const SlComponentType *const registry[] = {
     &sl_source_generate,
@@ -41,6 +42,7 @@ static const SlComponentType *const registry[] = {
     &sl_sink_nats,
     &sl_sink_elasticsearch,
     &sl_sink_postgres,
+    &sl_sink_dashboard,
     NULL,
 };
 

@@ -135,7 +135,11 @@ static int64_t next_tick(const SlPipeline *p, int64_t now)
     int64_t soonest = now + (int64_t)IDLE_WAIT_MS * 1000000;
     for (size_t i = 0; i < p->count; i++) {
         const SlCtx *ctx = p->nodes[i];
-        if (!ctx->ended && ctx->type->tick && ctx->next_tick_ns < soonest)
+        /* A running or blocked node cannot tick now; when that changes the
+        ** pool is woken anyway. Counting its overdue tick would make idle
+        ** workers spin on the lock. */
+        if (!ctx->ended && ctx->type->tick && !ctx->running && has_room(p, ctx) &&
+            ctx->next_tick_ns < soonest)
             soonest = ctx->next_tick_ns;
     }
     return soonest;

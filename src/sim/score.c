@@ -100,7 +100,7 @@ static bool read_csv(Marks *m, const char *line, const Place *at, bool is_truth)
     size_t ts_len, sensor_len, kind_len = 0;
     int64_t ms;
     if (!csv_field(line, 0, &ts, &ts_len) || !sim_parse_time(ts, ts_len, &ms))
-        return at->line == 1 ? true : bad(at, "the first field is not an RFC 3339 timestamp");
+        return at->line == 1 ? true : bad(at, "the first field is not an RFC 3339 timestamp of 1970 to 2199");
     if (!csv_field(line, 1, &sensor, &sensor_len) || sensor_len == 0)
         return bad(at, "no sensor in the second field");
     if (is_truth && !csv_field(line, 2, &kind, &kind_len))

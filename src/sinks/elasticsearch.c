@@ -107,14 +107,6 @@ static void *xrealloc(void *p, size_t size)
     return p;
 }
 
-static char *xstrdup_printf(const char *fmt, const char *a, const char *b)
-{
-    size_t size = strlen(fmt) + strlen(a) + strlen(b) + 1;
-    char *s = xrealloc(NULL, size);
-    snprintf(s, size, fmt, a, b);
-    return s;
-}
-
 /* ---- Init -------------------------------------------------------------- */
 
 /* Checks the template once, so that rendering it cannot fail on syntax. */
@@ -140,22 +132,20 @@ static bool check_index_template(const char *t, char *why, size_t size)
 /* The _bulk endpoint of a node: its url, /_bulk, and the pipeline. */
 static const char *bulk_url(const char *base, const char *pipeline)
 {
+    SlBuf url = { 0 };
     size_t len = strlen(base);
     while (len && base[len - 1] == '/') len--;
-    char *trimmed = xrealloc(NULL, len + 1);
-    memcpy(trimmed, base, len);
-    trimmed[len] = 0;
-    char *url;
+    sl_buf_put(&url, base, len);
+    sl_buf_put(&url, "/_bulk", 6);
     if (pipeline) {
         char *escaped = curl_easy_escape(NULL, pipeline, 0);
         if (!escaped) abort();
-        url = xstrdup_printf("%s/_bulk?pipeline=%s", trimmed, escaped);
+        sl_buf_put(&url, "?pipeline=", 10);
+        sl_buf_put(&url, escaped, strlen(escaped));
         curl_free(escaped);
-    } else {
-        url = xstrdup_printf("%s/_bulk%s", trimmed, "");
     }
-    free(trimmed);
-    return url;
+    sl_buf_putc(&url, 0);
+    return url.data;
 }
 
 static int read_urls(SlCtx *ctx, EsSink *h, const SlConf *conf)
@@ -199,9 +189,11 @@ static int read_auth(SlCtx *ctx, EsSink *h, const SlConf *auth)
             sl_conf_error(ctx, sl_conf_get(auth, "api_key"), "the api_key holds a line break");
             return -1;
         }
-        char *line = xstrdup_printf("Authorization: ApiKey %s%s", key, "");
-        add_header(h, line);
-        free(line);
+        SlBuf line = { 0 };
+        sl_buf_put(&line, "Authorization: ApiKey ", 22);
+        sl_buf_put(&line, key, strlen(key) + 1);
+        add_header(h, line.data);
+        sl_buf_free(&line);
     }
     return 0;
 }

@@ -263,7 +263,7 @@ static void put_value(PgSink *s, const SlValue *v, ColType col)
         return;
     }
     switch (v->type) {
-    case SL_BOOL: sl_buf_putc(out, v->as.b ? 't' : 'f'); break;
+    case SL_BOOL: sl_buf_put(out, v->as.b ? "true" : "false", v->as.b ? 4 : 5); break;
     case SL_INT: sl_json_value(out, v); break;
     case SL_FLOAT: put_float(out, v->as.f); break;
     case SL_STRING: put_escaped(out, v->as.s, v->len); break;
@@ -371,6 +371,7 @@ static Outcome make_columns(PgSink *s)
         Outcome o = sql_run(s);
         if (o != DONE) return o;
         s->table_exists = true;
+        s->ncols_db = s->ncols;
     }
     for (uint32_t i = s->ncols_db; i < s->ncols; i++) {
         sql_start(s, "ALTER TABLE ");
@@ -474,8 +475,9 @@ static Outcome write_batch(PgSink *s, SlBatch *b)
     return o == ROW_REFUSED ? BROKEN : o;
 }
 
-/* Reads the columns of the table if it exists (once: later connections
-** keep what this sink knows, which includes the columns it made). */
+/* Reads the columns of the table if it exists. Only when none are known:
+** a new connection keeps what this sink knows, which includes the columns
+** of the batch being written. */
 static Outcome load_columns(PgSink *s)
 {
     s->sql.len = 0;
@@ -499,16 +501,26 @@ static Outcome load_columns(PgSink *s)
     return DONE;
 }
 
-/* Connects if not connected; false (with the reason) if it cannot. */
+/* The server's notices ("column already exists, skipping") are expected:
+** they must not reach stderr. */
+static void ignore_notice(void *arg, const char *message)
+{
+    (void)arg, (void)message;
+}
+
+/* Connects if not connected, and learns the table's columns if they are
+** not known; false (with the reason) if it cannot. */
 static bool connected(PgSink *s)
 {
-    if (s->conn && PQstatus(s->conn) == CONNECTION_OK) return true;
-    PQfinish(s->conn);
-    s->conn = PQconnectdbParams(s->keys, s->values, 1);
-    if (PQstatus(s->conn) != CONNECTION_OK) {
-        snprintf(s->error, sizeof s->error, "cannot connect: %s", PQerrorMessage(s->conn));
-        s->error[strcspn(s->error, "\n")] = 0;
-        return false;
+    if (!s->conn || PQstatus(s->conn) != CONNECTION_OK) {
+        PQfinish(s->conn);
+        s->conn = PQconnectdbParams(s->keys, s->values, 1);
+        if (PQstatus(s->conn) != CONNECTION_OK) {
+            snprintf(s->error, sizeof s->error, "cannot connect: %s", PQerrorMessage(s->conn));
+            s->error[strcspn(s->error, "\n")] = 0;
+            return false;
+        }
+        PQsetNoticeProcessor(s->conn, ignore_notice, NULL);
     }
     return s->columns_loaded || load_columns(s) == DONE;
 }
@@ -608,7 +620,10 @@ static void process(SlCtx *ctx, SlBatch *b)
         plan_batch(ctx, s, b);
         encode_batch(s, b);
         if (b->count && with_retries(ctx, s, write_batch, b) != DONE) {
-            drop_columns(s, s->ncols_db);
+            /* The table may have changed under us (a column dropped): the
+            ** next batch reads its columns again. */
+            drop_columns(s, 0);
+            s->columns_loaded = false;
             reject_all(ctx, s, b);
         } else {
             for (uint32_t k = 0; k < s->refused.count; k++)

@@ -320,6 +320,18 @@ static void run_in_parallel(SlCtx *ctx, Function *fn, const Window *ready, size_
     }
 }
 
+/* Once on_error: stop has fired the runtime sends the node nothing more,
+** not even finish: the records still in open windows go to NAME.errors now
+** rather than vanish. */
+static void reject_open_windows(SlCtx *ctx, Function *fn)
+{
+    windows_close_all(fn->windows);
+    size_t n;
+    const Window *open = windows_ready(fn->windows, &n);
+    for (size_t i = 0; i < n; i++) reject_not_run(ctx, fn, &open[i]);
+    windows_release_ready(fn->windows);
+}
+
 static void run_ready(SlCtx *ctx, Function *fn)
 {
     size_t n;
@@ -328,6 +340,7 @@ static void run_ready(SlCtx *ctx, Function *fn)
     if (fn->nworkers == 1) run_serially(ctx, fn, ready, n);
     else run_in_parallel(ctx, fn, ready, n);
     windows_release_ready(fn->windows);
+    if (fn->stopped) reject_open_windows(ctx, fn);
 }
 
 /* ---- Callbacks ------------------------------------------------------- */

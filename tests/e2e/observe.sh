@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # tests/e2e/observe.sh BINARY: end-to-end tests of the observability API
 # (`sluice run --api`: /health, /metrics, /tap) and of `sluice top`, on
-# loopback. A stream pipeline (generate at a fixed rate -> filter -> fields
-# -> function -> file, plus a branch whose function traps) runs in the
+# loopback. A stream pipeline (generate at a fixed rate -> filter ->
+# function -> file, plus a branch whose function traps) runs in the
 # background while the cases query it; the last case stops it with SIGTERM
 # while a tap and `sluice top` are connected. The function guest is
-# tests/e2e/function/tester.c; without a wasm32 compiler the function
+# tests/e2e/observe/guest.c; without a wasm32 compiler the function
 # branches are left out (and said so). Each case prints "ok NAME" or
 # "FAIL NAME" with what differed; the last line is
 # "observe: N passed, M failed", and the exit status is non-zero if
@@ -80,12 +80,12 @@ metric() {
 FUNCTIONS=no
 build_guest() {
     clang-19 --target=wasm32-wasi --sysroot=/usr -std=c17 -O2 -mexec-model=reactor \
-        -I"$ROOT/sdk/c" -o "$WORK/tester.wasm" "$HERE/function/tester.c" 2>"$WORK/cc.log" &&
+        -I"$ROOT/sdk/c" -o "$WORK/guest.wasm" "$HERE/observe/guest.c" 2>"$WORK/cc.log" &&
         FUNCTIONS=yes
 }
 
-# gen -> warm (filter) -> out; with functions, warm -> tag -> fn -> out and
-# warm -> bad -> trap -> none, where `trap` traps on every window.
+# gen -> warm (filter) -> out; with functions, warm -> fn -> out and
+# warm -> trap -> none, where `trap` traps on every window.
 write_pipeline() {
     cat >"$WORK/p.yaml" <<EOF
 sources:
@@ -95,10 +95,14 @@ transforms:
 EOF
     if [ $FUNCTIONS = yes ]; then
         cat >>"$WORK/p.yaml" <<EOF
-  tag: {type: fields, inputs: [warm], set: {value: 1}}
-  fn: {type: function, inputs: [tag], module: tester.wasm, window: {count: 20}}
-  bad: {type: fields, inputs: [warm], set: {value: 13}}
-  trap: {type: function, inputs: [bad], module: tester.wasm, on_error: drop, window: {count: 20}}
+  fn: {type: function, inputs: [warm], module: guest.wasm, window: {count: 20}}
+  trap:
+    type: function
+    inputs: [warm]
+    module: guest.wasm
+    config: {trap: true}
+    on_error: drop
+    window: {count: 20}
 sinks:
   out: {type: file, inputs: [fn], path: out.ndjson}
   none: {type: file, inputs: [trap], path: none.ndjson}
@@ -162,7 +166,7 @@ EOF
 case_metrics() {
     local kinds="gen=source warm=transform out=sink" before after s
     [ $FUNCTIONS = yes ] &&
-        kinds="$kinds tag=transform fn=transform bad=transform trap=transform none=sink"
+        kinds="$kinds fn=transform trap=transform none=sink"
     get m1.txt /metrics -D "$WORK/m1.head"
     want_code 200 m1.txt
     grep -qi '^content-type: text/plain; version=0.0.4' "$WORK/m1.head" ||
@@ -255,12 +259,13 @@ case_paths() {
 }
 
 case_concurrent_taps() {
-    local i
+    local i pids=()
     for i in 1 2 3; do
         curl -s -m 20 -o "$WORK/c$i.ndjson" "http://$API/tap?component=gen&limit=50" &
+        pids+=($!)
     done
     get slow.ndjson '/tap?component=warm&limit=10'
-    wait
+    wait "${pids[@]}"
     for i in 1 2 3; do want_lines "c$i.ndjson" 50; done
     want_lines slow.ndjson 10
     verdict "several taps at once, of one component and of another"

@@ -97,6 +97,10 @@ want_in() {
     grep -Eq -- "$2" "$1" 2>/dev/null || problems+=("$(basename "$1") '$(show "$1")' lacks /$2/")
 }
 
+want_not_in() {
+    ! grep -Eq -- "$2" "$1" 2>/dev/null || problems+=("$(basename "$1") '$(show "$1")' has /$2/")
+}
+
 want_eq() { # WHAT GOT WANTED
     [ "$2" = "$3" ] || problems+=("$1: got '$(printf %s "$2" | tr '\n' '|')', wanted '$(printf %s "$3" | tr '\n' '|')'")
 }
@@ -198,6 +202,7 @@ sinks:
 EOF
         run "$SLUICE" run p.yaml
         want_status 0
+        want_not_in "$WORK/stderr" 'NOTICE'
     done
     want_eq "columns" "$(q "SELECT string_agg(column_name || ':' || data_type, ' ' ORDER BY ordinal_position) FROM information_schema.columns WHERE table_name = 'evo'")" \
         "a:bigint b:text c:double precision d:jsonb"

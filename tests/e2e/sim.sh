@@ -85,13 +85,14 @@ free_port() {
     "$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
 
-# receiver PORT FILE LINES: in the background, accepts connections on
+# receiver PORT FILE LINES [CUT]: in the background, accepts connections on
 # 127.0.0.1:PORT one after another and appends what they send to FILE until
 # LINES lines arrived (or 60 s passed); writes FILE.ready once listening.
+# With CUT, it closes the first connection once CUT lines arrived.
 receiver() {
-    "$PY" - "$1" "$2" "$3" <<'PYEOF' &
+    "$PY" - "$1" "$2" "$3" "${4:-0}" <<'PYEOF' &
 import socket, sys, time
-port, path, want = int(sys.argv[1]), sys.argv[2], int(sys.argv[3])
+port, path, want, cut = int(sys.argv[1]), sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
 server = socket.socket()
 server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 server.bind(("127.0.0.1", port))
@@ -114,6 +115,9 @@ with open(path, "wb") as out:
                 got += data
                 out.write(data)
                 out.flush()
+                if cut and got.count(b"\n") >= cut:
+                    cut = 0
+                    break
 PYEOF
     BG_PIDS+=($!)
     RECEIVER_PID=$!
@@ -158,6 +162,7 @@ case_bad_arguments() {
 --duration 3x|--duration wants a time such as
 --anomalies 0.5|--anomalies wants a rate from 0 to 0.05
 --start yesterday|--start wants an RFC 3339 time
+--start 2300-01-01T00:00:00Z|--start wants an RFC 3339 time
 --connect nowhere --count 1|--connect wants HOST:PORT
 --count|--count needs a value
 EOF
@@ -312,6 +317,26 @@ case_tcp_late_receiver() {
     verdict tcp_late_receiver
 }
 
+# The receiver drops the connection: the simulator reconnects and goes on.
+# Lines in flight when the connection broke may be lost, no line is cut.
+case_tcp_reconnect() {
+    fresh tcp_reconnect
+    local port
+    port=$(free_port)
+    "$SLUICE" sim bme680 --count 400 --seed 9 --output want.csv 2>/dev/null
+    receiver "$port" got.csv 1200 30
+    wait_for got.csv.ready
+    sim bme680 --count 400 --seed 9 --speed 60000 --connect "127.0.0.1:$port"
+    want_status 0
+    want_in stderr "connection to 127.0.0.1:$port lost"
+    kill "$RECEIVER_PID" 2>/dev/null
+    wait "$RECEIVER_PID" 2>/dev/null
+    want_eq "lines not sent by the simulator" "$(grep -Fvxf want.csv got.csv | head -n 2)" ""
+    want_eq "last line" "$(tail -n 1 got.csv)" "$(tail -n 1 want.csv)"
+    [ "$(lines got.csv)" -ge 1000 ] || problems+=("only $(lines got.csv) of 1200 lines arrived")
+    verdict tcp_reconnect
+}
+
 case_pacing() {
     fresh pacing
     local start end ms
@@ -349,6 +374,25 @@ case_signal() {
     missing=$(tail -n +2 t.csv | cut -d, -f1,2 | grep -Fvxf <(cut -d, -f1,2 o.csv) | head -n 2)
     want_eq "truth rows not in the output" "$missing" ""
     verdict signal
+}
+
+# SIGTERM while waiting for a receiver that never comes: a clean stop too.
+case_signal_without_receiver() {
+    fresh signal_without_receiver
+    local port pid
+    port=$(free_port)
+    "$SLUICE" sim bme680 --fast --count 100 --connect "127.0.0.1:$port" >stdout 2>stderr &
+    pid=$!
+    BG_PIDS+=("$pid")
+    sleep 0.5
+    kill -TERM "$pid"
+    wait "$pid"
+    status=$?
+    want_status 0
+    want_in stderr "waiting for 127.0.0.1:$port"
+    want_in stderr 'stopped with [0-9]+ bytes not sent'
+    want_in stderr 'stopped by signal'
+    verdict signal_without_receiver
 }
 
 # ---- The scorer -------------------------------------------------------------
@@ -431,6 +475,10 @@ case_score_edges() {
     sim score --truth truth.csv --detected bad.csv
     want_status 1
     want_in stderr '^sluice sim score: bad.csv:2: the first field is not an RFC 3339 timestamp'
+    printf '2026-11-24T00:10:00Z,sensor-1\n9999-12-31T23:59:59Z,sensor-1\n' >far.csv
+    sim score --truth truth.csv --detected far.csv
+    want_status 1
+    want_in stderr '^sluice sim score: far.csv:2: the first field is not an RFC 3339 timestamp'
     printf '{"timestamp":"2026-11-24T00:10:00Z","sensor":"sensor-1","is_anomaly":true}\n{"sensor":"x"}\n' >bad.ndjson
     sim score --truth truth.csv --detected bad.ndjson
     want_status 1
@@ -459,7 +507,7 @@ case_score_simulated() {
 }
 
 ALL_CASES="help bad_arguments determinism counts_and_times line_format truth tcp
-tcp_late_receiver pacing signal score_csv score_ndjson score_edges score_simulated"
+tcp_late_receiver tcp_reconnect pacing signal signal_without_receiver score_csv score_ndjson score_edges score_simulated"
 for c in ${*:-$ALL_CASES}; do "case_$c"; done
 echo "sim: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]
