@@ -11,17 +11,19 @@ B ?= build
 
 LIBWASM_SRC := $(wildcard lib/wasm/*.c)
 LIBFN_SRC := $(wildcard lib/fn/*.c)
-PIPELINE_SRC := $(wildcard src/pipeline/*.c)
-SLUICE_SRC := $(filter-out $(PIPELINE_SRC),$(wildcard src/*.c src/*/*.c))
+# Everything under src/ but the command line itself (src/*.c) forms
+# libsluice.a, which the binary and the unit tests link.
+CORE_SRC := $(wildcard src/*/*.c)
+SLUICE_SRC := $(wildcard src/*.c)
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 
 LIBWASM_OBJ := $(LIBWASM_SRC:%.c=$(B)/%.o)
 LIBFN_OBJ := $(LIBFN_SRC:%.c=$(B)/%.o)
-PIPELINE_OBJ := $(PIPELINE_SRC:%.c=$(B)/%.o)
+CORE_OBJ := $(CORE_SRC:%.c=$(B)/%.o)
 SLUICE_OBJ := $(SLUICE_SRC:%.c=$(B)/%.o)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
 LIBS := -larchive -lsodium -ljansson -lyaml -lsqlite3 -lcurl -lpq -lpcre2-8 -lz -lmicrohttpd -lmosquitto -lnats -lm -pthread
-LIBDIRS := $(B)/libsluice-pipeline.a $(B)/libsluice-fn.a $(B)/libsluice-wasm.a
+LIBDIRS := $(B)/libsluice.a $(B)/libsluice-fn.a $(B)/libsluice-wasm.a
 
 .PHONY: all check unit spec e2e anomaly asan bench demo deps clean
 all: $(B)/sluice
@@ -51,7 +53,7 @@ $(B)/libsluice-fn.a: $(LIBFN_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
 
-$(B)/libsluice-pipeline.a: $(PIPELINE_OBJ)
+$(B)/libsluice.a: $(CORE_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
 
@@ -108,4 +110,4 @@ demo: deps
 clean:
 	rm -rf build build-asan
 
--include $(LIBWASM_OBJ:.o=.d) $(LIBFN_OBJ:.o=.d) $(PIPELINE_OBJ:.o=.d) $(SLUICE_OBJ:.o=.d)
+-include $(LIBWASM_OBJ:.o=.d) $(LIBFN_OBJ:.o=.d) $(CORE_OBJ:.o=.d) $(SLUICE_OBJ:.o=.d)

@@ -301,7 +301,7 @@ static enum MHD_Result send_snapshot(Dashboard *d, struct MHD_Connection *conn)
     json_t *root = json_pack("{s:s, s:o, s:I}", "field", d->field, "keys", keys, "seq",
                              (json_int_t)d->seq);
     pthread_mutex_unlock(&d->lock);
-    char *text = root ? json_dumps(root, JSON_COMPACT) : NULL;
+    char *text = root ? json_dumps(root, JSON_COMPACT | JSON_REAL_PRECISION(10)) : NULL;
     json_decref(root);
     return text ? send_buffer(conn, MHD_HTTP_OK, "application/json", text, strlen(text)) : MHD_NO;
 }
@@ -331,7 +331,7 @@ static char *format_points(Stream *s)
                                                 "t", (json_int_t)l->point.t_ms, "v", l->point.value,
                                                 "a", l->point.anomaly));
     }
-    char *data = json_dumps(points, JSON_COMPACT);
+    char *data = json_dumps(points, JSON_COMPACT | JSON_REAL_PRECISION(10));
     json_decref(points);
     if (!data) return NULL;
     size_t len = strlen(data) + 16;
