@@ -22,6 +22,8 @@ packages=(
   wasi-libc libclang-rt-19-dev-wasm32  # C to wasm32-wasi (tests, benchmarks)
   rustc cargo libstd-rust-dev-wasm32 librust-serde-dev librust-serde-json-dev
   librust-serde-derive-dev      # Rust SDK and examples (wasm32, offline crates)
+  nodejs npm                    # the dashboard's front end (npm ci) and its test
+  chromium                      # the dashboard's test, headless
 )
 
 missing=()

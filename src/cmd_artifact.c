@@ -7,8 +7,8 @@
 ** Exit statuses: 0 done; 1 refused or failed (the registry's message is
 ** shown); 2 bad command line.
 */
+#include "cli.h"
 #include "commands.h"
-#include "fn_cli.h"
 #include "registry/artifact.h"
 #include "registry/client.h"
 #include "registry/files.h"
@@ -89,22 +89,22 @@ static int parse_args(int argc, char **argv, const char *help,
             return 0;
         }
         if (a[0] != '-' || !a[1]) {
-            if (args->npos == max_pos) return fn_usage_error(help, "unexpected argument '%s'", a);
+            if (args->npos == max_pos) return cli_usage_error(help, "unexpected argument '%s'", a);
             args->pos[args->npos++] = a;
             continue;
         }
-        if (!allowed(a, allowed_flags)) return fn_usage_error(help, "unknown option '%s'", a);
+        if (!allowed(a, allowed_flags)) return cli_usage_error(help, "unknown option '%s'", a);
         if (!strcmp(a, "--undo")) {
             args->undo = true;
             continue;
         }
-        if (i + 1 == argc) return fn_usage_error(help, "%s needs a value", a);
+        if (i + 1 == argc) return cli_usage_error(help, "%s needs a value", a);
         const char *v = argv[++i];
         const char **slot = value_slot(args, a);
         bool ok = slot ? (*slot = v, true)
                 : !strcmp(a, "--author") ? append(args->authors, &args->nauthors, v)
                                          : append(args->trust, &args->ntrust, v);
-        if (!ok) return fn_usage_error(help, "too many %s options", a);
+        if (!ok) return cli_usage_error(help, "too many %s options", a);
     }
     return -1;
 }
@@ -362,7 +362,7 @@ int cmd_artifact_push(int argc, char **argv)
     Args args = { 0 };
     int rc = parse_args(argc, argv, push_help, "--registry --token", 1, &args);
     if (rc >= 0) return rc;
-    if (!args.npos) return fn_usage_error(push_help, "%s", "missing ARCHIVE");
+    if (!args.npos) return cli_usage_error(push_help, "%s", "missing ARCHIVE");
     char err[1024];
     RegistryClientConfig config;
     if (!client_config(&args, &config, err, sizeof err)) return failure("artifact push", err);
@@ -387,9 +387,9 @@ int cmd_artifact_pull(int argc, char **argv)
     int rc = parse_args(argc, argv, pull_help, "--registry --token -o", 1, &args);
     if (rc >= 0) return rc;
     char err[1024], name[REGISTRY_NAME_MAX + 1], version[REGISTRY_VERSION_MAX + 1], out[PATH_MAX];
-    if (!args.npos) return fn_usage_error(pull_help, "%s", "missing NAME[@VERSION]");
+    if (!args.npos) return cli_usage_error(pull_help, "%s", "missing NAME[@VERSION]");
     if (!registry_ref_parse(args.pos[0], name, version, err, sizeof err))
-        return fn_usage_error(pull_help, "%s", err);
+        return cli_usage_error(pull_help, "%s", err);
     RegistryClientConfig config;
     uint8_t *bytes;
     size_t len;
@@ -444,12 +444,12 @@ static int name_request(int argc, char **argv, const char *help, const char *com
                                                        : "--registry --token", 1, &args);
     if (rc >= 0) return rc;
     char err[1024], name[REGISTRY_NAME_MAX + 1], version[REGISTRY_VERSION_MAX + 1], path[256];
-    if (!args.npos) return fn_usage_error(help, "%s", "missing NAME[@VERSION]");
+    if (!args.npos) return cli_usage_error(help, "%s", "missing NAME[@VERSION]");
     if (!registry_ref_parse(args.pos[0], name, version, err, sizeof err))
-        return fn_usage_error(help, "%s", err);
+        return cli_usage_error(help, "%s", err);
     bool exact = strchr(args.pos[0], '@') != NULL;
     if (need_version && (!exact || !strcmp(version, "latest")))
-        return fn_usage_error(help, "%s", "yank needs NAME@VERSION with an exact version");
+        return cli_usage_error(help, "%s", "yank needs NAME@VERSION with an exact version");
     if (need_version)
         snprintf(path, sizeof path, "/artifacts/%s/%s/%s", name, version, args.undo ? "unyank" : "yank");
     else if (exact) snprintf(path, sizeof path, "/artifacts/%s/%s", name, version);
@@ -482,7 +482,7 @@ int cmd_artifact_resolve(int argc, char **argv)
     int rc = parse_args(argc, argv, resolve_help, "--registry --token --cache --trust", 1, &args);
     if (rc >= 0) return rc;
     if (!args.npos || !args.cache)
-        return fn_usage_error(resolve_help, "%s", "missing NAME[@VERSION] or --cache DIR");
+        return cli_usage_error(resolve_help, "%s", "missing NAME[@VERSION] or --cache DIR");
     char err[1024];
     RegistryClientConfig config;
     bool online = client_config(&args, &config, err, sizeof err);

@@ -9,12 +9,12 @@
 ** run_help). The other commands are in fn_test.c (test) and fn_new.c (new,
 ** build).
 */
+#include "cli.h"
 #include "commands.h"
 #include "fn_cli.h"
 
 #include <errno.h>
 #include <jansson.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -59,28 +59,6 @@ static const char run_help[] =
 
 /* ---- Shared: command line ------------------------------------------------ */
 
-int fn_usage_error(const char *help, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    fputs("sluice: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fprintf(stderr, "\n%.*s", (int)strcspn(help, "\n") + 1, help);
-    return FN_EXIT_USAGE;
-}
-
-static bool parse_count(const char *text, uint64_t max, uint64_t *out)
-{
-    char *end;
-    if (*text < '0' || *text > '9') return false;
-    errno = 0;
-    unsigned long long v = strtoull(text, &end, 10);
-    if (errno || *end || v > max) return false;
-    *out = v;
-    return true;
-}
-
 /* The options that take a value; those from OPT_INPUT on are run's only. */
 enum { OPT_FUEL, OPT_TIMEOUT, OPT_MAX_MEMORY, OPT_MAX_OUTPUT, OPT_LOG_LEVEL,
        OPT_INPUT, OPT_CONFIG, OPT_REPEAT, NOPTS };
@@ -105,16 +83,16 @@ static bool set_option(FnArgs *a, int opt, const char *value)
     case OPT_INPUT: a->input = value; return true;
     case OPT_CONFIG: a->config = value; return true;
     case OPT_LOG_LEVEL: return set_log_level(a, value);
-    case OPT_REPEAT: return parse_count(value, UINT64_MAX, &a->repeat) && a->repeat;
-    case OPT_FUEL: return parse_count(value, UINT64_MAX, &a->limits.fuel);
+    case OPT_REPEAT: return cli_parse_count(value, UINT64_MAX, &a->repeat) && a->repeat;
+    case OPT_FUEL: return cli_parse_count(value, UINT64_MAX, &a->limits.fuel);
     case OPT_TIMEOUT:
-        return parse_count(value, UINT64_MAX / 1000000u, &a->limits.timeout_ms);
+        return cli_parse_count(value, UINT64_MAX / 1000000u, &a->limits.timeout_ms);
     case OPT_MAX_MEMORY:
-        if (!parse_count(value, MAX_MEMORY_MIB, &n) || n == 0) return false;
+        if (!cli_parse_count(value, MAX_MEMORY_MIB, &n) || n == 0) return false;
         a->limits.max_memory_pages = (uint32_t)(n * PAGES_PER_MIB);
         return true;
     default:
-        if (!parse_count(value, SIZE_MAX, &n) || n == 0) return false;
+        if (!cli_parse_count(value, SIZE_MAX, &n) || n == 0) return false;
         a->limits.max_output = (size_t)n;
         return true;
     }
@@ -127,22 +105,15 @@ static int take_option(int argc, char **argv, int *i, const char *help,
 {
     int nopts = with_io ? NOPTS : OPT_INPUT;
     for (int k = 0; k < nopts; k++) {
-        size_t len = strlen(option_names[k]);
-        const char *arg = argv[*i], *value;
-        if (strncmp(arg, option_names[k], len)) continue;
-        if (arg[len] == '=')
-            value = arg + len + 1;
-        else if (arg[len] != '\0')
-            continue;
-        else if (*i + 1 < argc)
-            value = argv[++*i];
-        else
-            return fn_usage_error(help, "%s needs a value", option_names[k]);
+        char *value;
+        if (!cli_option(argc, argv, i, option_names[k], &value)) continue;
+        if (!value)
+            return cli_usage_error(help, "%s needs a value", option_names[k]);
         if (set_option(a, k, value)) return -1;
-        return fn_usage_error(help, "bad value '%s' for %s", value,
+        return cli_usage_error(help, "bad value '%s' for %s", value,
                               option_names[k]);
     }
-    return fn_usage_error(help, "unknown option '%s'", argv[*i]);
+    return cli_usage_error(help, "unknown option '%s'", argv[*i]);
 }
 
 int fn_parse_args(int argc, char **argv, const char *help, bool with_io,
@@ -167,44 +138,16 @@ int fn_parse_args(int argc, char **argv, const char *help, bool with_io,
         } else if (a->npositional < npositional) {
             a->positional[a->npositional++] = arg;
         } else {
-            return fn_usage_error(help, "unexpected argument '%s'", arg);
+            return cli_usage_error(help, "unexpected argument '%s'", arg);
         }
     }
     if (a->npositional < npositional)
-        return fn_usage_error(help, "missing %s", a->npositional == 0
+        return cli_usage_error(help, "missing %s", a->npositional == 0
                               ? "MODULE.wasm" : "CASES.yaml");
     return -1;
 }
 
 /* ---- Shared: documents and errors ---------------------------------------- */
-
-char *fn_read_file(const char *path, size_t *len)
-{
-    FILE *f = strcmp(path, "-") ? fopen(path, "rb") : stdin;
-    if (!f) return NULL;
-    size_t cap = 1 << 12, n = 0;
-    char *buf = malloc(cap);
-    while (buf) {
-        n += fread(buf + n, 1, cap - 1 - n, f);
-        if (n < cap - 1) break;
-        char *grown = cap <= SIZE_MAX / 2 ? realloc(buf, cap *= 2) : NULL;
-        if (!grown) free(buf);
-        buf = grown;
-    }
-    int failed = ferror(f), saved = errno;
-    if (f != stdin) fclose(f);
-    if (buf && failed) {
-        free(buf);
-        buf = NULL;
-    }
-    if (!buf) {
-        errno = failed ? saved : ENOMEM;
-        return NULL;
-    }
-    buf[n] = '\0';
-    *len = n;
-    return buf;
-}
 
 bool fn_json_valid(const char *text, size_t len, bool want_object, char *why,
                    size_t cap)
@@ -240,7 +183,7 @@ int fn_report(const sfn_error *err)
 /* Reads a JSON document named on the command line; NULL after reporting. */
 static char *read_document(const char *path, bool want_object, size_t *len)
 {
-    char *text = fn_read_file(path, len);
+    char *text = cli_read_file(path, SIZE_MAX, len);
     if (!text) {
         fprintf(stderr, "sluice: fn run: %s: %s\n", path, strerror(errno));
         return NULL;
@@ -305,7 +248,7 @@ int cmd_fn_run(int argc, char **argv)
     FnArgs a;
     int status = fn_parse_args(argc, argv, run_help, true, 1, &a);
     if (status >= 0) return status;
-    if (!a.input) return fn_usage_error(run_help, "missing --input FILE");
+    if (!a.input) return cli_usage_error(run_help, "missing --input FILE");
     sfn_error err;
     sfn_module *module = sfn_module_load_file(a.positional[0], &err);
     if (!module) return fn_report(&err);

@@ -3,13 +3,12 @@
 ** server) and `sluice registry token add` (write tokens). Thin: the work is
 ** in src/registry/ (server.c, store.c).
 */
+#include "cli.h"
 #include "commands.h"
-#include "fn_cli.h"
 #include "registry/server.h"
 #include "registry/sign.h"
 #include "registry/store.h"
 
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,10 +45,8 @@ static const char token_help[] =
 
 static bool parse_size(const char *text, size_t *out)
 {
-    char *end;
-    errno = 0;
-    unsigned long long v = strtoull(text, &end, 10);
-    if (*text < '0' || *text > '9' || errno || *end || v == 0 || v > SIZE_MAX / MAX_UNPACKED_FACTOR)
+    uint64_t v;
+    if (!cli_parse_count(text, SIZE_MAX / MAX_UNPACKED_FACTOR, &v) || v == 0)
         return false;
     *out = (size_t)v;
     return true;
@@ -61,9 +58,8 @@ static bool parse_listen(char *text, ServerConfig *config)
     char *colon = strrchr(text, ':');
     if (!colon) return false;
     *colon = '\0';
-    char *end;
-    unsigned long port = strtoul(colon + 1, &end, 10);
-    if (colon[1] < '0' || colon[1] > '9' || *end || port > 65535) return false;
+    uint64_t port;
+    if (!cli_parse_count(colon + 1, 65535, &port)) return false;
     config->host = text;
     config->port = (unsigned)port;
     return true;
@@ -82,19 +78,19 @@ int cmd_registry_serve(int argc, char **argv)
         } else if (!strcmp(a, "--private-reads")) {
             config.private_reads = true;
         } else if (!strcmp(a, "--data") || !strcmp(a, "--listen") || !strcmp(a, "--max-upload")) {
-            if (!has_value) return fn_usage_error(serve_help, "%s needs a value", a);
+            if (!has_value) return cli_usage_error(serve_help, "%s needs a value", a);
             char *v = argv[++i];
             if (!strcmp(a, "--data")) config.data_dir = v;
             else if (!strcmp(a, "--listen") && !parse_listen(v, &config))
-                return fn_usage_error(serve_help, "bad --listen '%s': write HOST:PORT, "
+                return cli_usage_error(serve_help, "bad --listen '%s': write HOST:PORT, "
                                    "such as 127.0.0.1:8750", v);
             else if (!strcmp(a, "--max-upload") && !parse_size(v, &config.max_upload))
-                return fn_usage_error(serve_help, "bad number for --max-upload: '%s'", v);
+                return cli_usage_error(serve_help, "bad number for --max-upload: '%s'", v);
         } else {
-            return fn_usage_error(serve_help, "unknown argument '%s'", a);
+            return cli_usage_error(serve_help, "unknown argument '%s'", a);
         }
     }
-    if (!config.data_dir) return fn_usage_error(serve_help, "%s", "missing --data DIR");
+    if (!config.data_dir) return cli_usage_error(serve_help, "%s", "missing --data DIR");
     if (!sign_init()) {
         fprintf(stderr, "sluice: registry serve: cannot start libsodium\n");
         return 1;
@@ -111,16 +107,16 @@ int cmd_registry_token(int argc, char **argv)
         return 0;
     }
     if (argc < 2 || strcmp(argv[1], "add"))
-        return fn_usage_error(token_help, "%s", "the only token command is `add`");
+        return cli_usage_error(token_help, "%s", "the only token command is `add`");
     for (int i = 2; i < argc; i++) {
         if (!strcmp(argv[i], "--data") && i + 1 < argc) data = argv[++i];
         else if (argv[i][0] != '-' && !name) name = argv[i];
-        else return fn_usage_error(token_help, "unexpected argument '%s'", argv[i]);
+        else return cli_usage_error(token_help, "unexpected argument '%s'", argv[i]);
     }
     char err[512], token[STORE_TOKEN_LEN];
-    if (!name || !data) return fn_usage_error(token_help, "%s", "missing NAME or --data DIR");
+    if (!name || !data) return cli_usage_error(token_help, "%s", "missing NAME or --data DIR");
     if (!registry_name_valid(name, err, sizeof err))
-        return fn_usage_error(token_help, "%s", err);
+        return cli_usage_error(token_help, "%s", err);
     if (!sign_init()) {
         fprintf(stderr, "sluice: registry token: cannot start libsodium\n");
         return 1;

@@ -143,50 +143,51 @@ static const char *value_of(int argc, char **argv, int *i, const char *help)
     return argv[++*i];
 }
 
-/* Fills the options that take a value; returns false after a message. */
-static bool bme680_option(const char *name, const char *v, SimConfig *c, int64_t *duration_ms)
+/* Fills an option that takes a value; returns 0, or the exit status after
+   a message. */
+static int bme680_option(const char *name, const char *v, SimConfig *c, int64_t *duration_ms)
 {
     uint64_t whole;
     double number;
     if (!strcmp(name, "--sensors")) {
         if (!parse_whole(v, 1, 100000, &whole))
-            return fn_usage_error(bme680_help, "--sensors wants a number from 1 to 100000, not '%s'", v), false;
+            return fn_usage_error(bme680_help, "--sensors wants a number from 1 to 100000, not '%s'", v);
         c->sensors = (unsigned)whole;
     } else if (!strcmp(name, "--interval")) {
         if (!parse_number(v, 0.001, 86400, &number))
-            return fn_usage_error(bme680_help, "--interval wants seconds from 0.001 to 86400, not '%s'", v), false;
+            return fn_usage_error(bme680_help, "--interval wants seconds from 0.001 to 86400, not '%s'", v);
         c->interval_ms = (int64_t)llround(number * 1000);
     } else if (!strcmp(name, "--start")) {
         if (!parse_start(v, &c->start_ms))
             return fn_usage_error(bme680_help, "--start wants an RFC 3339 time such as "
-                                  "2026-11-24T00:00:00Z, or now, not '%s'", v), false;
+                                  "2026-11-24T00:00:00Z, or now, not '%s'", v);
     } else if (!strcmp(name, "--duration")) {
         if (!parse_duration(v, duration_ms))
             return fn_usage_error(bme680_help, "--duration wants a time such as 3600, 90m, 12h or 2d, "
-                                  "not '%s'", v), false;
+                                  "not '%s'", v);
     } else if (!strcmp(name, "--count")) {
         if (!parse_whole(v, 1, UINT64_MAX, &c->count))
-            return fn_usage_error(bme680_help, "--count wants a positive whole number, not '%s'", v), false;
+            return fn_usage_error(bme680_help, "--count wants a positive whole number, not '%s'", v);
     } else if (!strcmp(name, "--speed")) {
         if (!parse_number(v, 1e-3, 1e9, &c->speed))
-            return fn_usage_error(bme680_help, "--speed wants a factor from 0.001 to 1e9, not '%s'", v), false;
+            return fn_usage_error(bme680_help, "--speed wants a factor from 0.001 to 1e9, not '%s'", v);
     } else if (!strcmp(name, "--seed")) {
         if (!parse_whole(v, 0, UINT64_MAX, &c->seed))
-            return fn_usage_error(bme680_help, "--seed wants a whole number, not '%s'", v), false;
+            return fn_usage_error(bme680_help, "--seed wants a whole number, not '%s'", v);
     } else if (!strcmp(name, "--anomalies")) {
         if (!parse_number(v, 0, 0.05, &c->anomaly_rate))
-            return fn_usage_error(bme680_help, "--anomalies wants a rate from 0 to 0.05, not '%s'", v), false;
+            return fn_usage_error(bme680_help, "--anomalies wants a rate from 0 to 0.05, not '%s'", v);
     } else if (!strcmp(name, "--truth")) {
         c->truth_path = v;
     } else if (!strcmp(name, "--connect")) {
         char host[256], port[16];
         if (!sim_split_address(v, host, port))
-            return fn_usage_error(bme680_help, "--connect wants HOST:PORT or [IPV6]:PORT, not '%s'", v), false;
+            return fn_usage_error(bme680_help, "--connect wants HOST:PORT or [IPV6]:PORT, not '%s'", v);
         c->connect = v;
     } else {
         c->output = v;
     }
-    return true;
+    return 0;
 }
 
 static bool takes_value(const char *name, const char *const *names)
@@ -202,7 +203,8 @@ int cmd_sim_bme680(int argc, char **argv)
         "--sensors", "--interval", "--start", "--duration", "--count", "--speed", "--seed",
         "--anomalies", "--truth", "--connect", "--output", NULL,
     };
-    SimConfig c = { .sensors = 3, .interval_ms = 60000, .start_ms = INT64_C(1795478400000),
+    SimConfig c = { .sensors = 3, .interval_ms = 60000,
+                    .start_ms = INT64_C(1795478400000),   /* 2026-11-24T00:00:00Z */
                     .speed = 1, .seed = 1, .anomaly_rate = 0.002, .output = "-" };
     int64_t duration_ms = -1;
     bool fast = false, speed_given = false, output_given = false, count_given = false;
@@ -217,7 +219,9 @@ int cmd_sim_bme680(int argc, char **argv)
             c.header = true;
         } else if (takes_value(a, with_value)) {
             const char *v = value_of(argc, argv, &i, bme680_help);
-            if (!v || !bme680_option(a, v, &c, &duration_ms)) return FN_EXIT_USAGE;
+            if (!v) return FN_EXIT_USAGE;
+            int status = bme680_option(a, v, &c, &duration_ms);
+            if (status) return status;
             speed_given |= !strcmp(a, "--speed");
             output_given |= !strcmp(a, "--output");
             count_given |= !strcmp(a, "--count");

@@ -14,6 +14,7 @@
 ** the exit status says what kind of failure it was (see EXIT_* below, and
 ** --help).
 */
+#include "cli.h"
 #include "commands.h"
 #include "sluice_wasi.h"
 
@@ -25,7 +26,7 @@
 
 enum {
     EXIT_HOST_ERROR = 1, /* unreadable, malformed, invalid or unlinkable */
-    EXIT_USAGE = 2,
+    /* 2 is CLI_EXIT_USAGE, a bad command line */
     EXIT_TRAP = 134      /* as a crash (SIGABRT) would: never a guest status */
 };
 
@@ -99,48 +100,12 @@ static void options_free(Options *o)
     free(o->env);
 }
 
-static int usage_error(const char *help, const char *fmt, const char *what)
-{
-    fprintf(stderr, "sluice: ");
-    fprintf(stderr, fmt, what);
-    fprintf(stderr, "\n%.*s", (int)strcspn(help, "\n") + 1, help);
-    return EXIT_USAGE;
-}
-
 /* Reports running out of memory, for the module at path if known. */
 static int out_of_memory(const char *path)
 {
     fprintf(stderr, "sluice: %s%sout of memory\n", path ? path : "",
             path ? ": " : "");
     return EXIT_HOST_ERROR;
-}
-
-static bool parse_u64(const char *text, uint64_t *out)
-{
-    char *end;
-    if (*text < '0' || *text > '9') return false;
-    errno = 0;
-    unsigned long long v = strtoull(text, &end, 10);
-    if (errno || *end) return false;
-    *out = v;
-    return true;
-}
-
-/* The value of option `name` at argv[*i], given as `name VALUE` or
-   `name=VALUE`; NULL if argv[*i] is another option. Sets *missing when the
-   value is absent. */
-static char *option_value(int argc, char **argv, int *i, const char *name,
-                          bool *missing)
-{
-    size_t len = strlen(name);
-    if (strncmp(argv[*i], name, len)) return NULL;
-    if (argv[*i][len] == '=') return argv[*i] + len + 1;
-    if (argv[*i][len] != '\0') return NULL;
-    if (*i + 1 >= argc) {
-        *missing = true;
-        return NULL;
-    }
-    return argv[++*i];
 }
 
 static bool add_dir(Options *o, char *spec)
@@ -175,7 +140,7 @@ static const char *const option_names[NOPTS] = {
 static bool set_limit(Options *o, int k, const char *value)
 {
     uint64_t n;
-    if (!parse_u64(value, &n) || n == 0) return false;
+    if (!cli_parse_count(value, UINT64_MAX, &n) || n == 0) return false;
     switch (k) {
     case OPT_FUEL:
         o->limits.fuel = n;
@@ -199,30 +164,29 @@ static int parse_option(int argc, char **argv, int *i, bool for_run,
     const char *help = for_run ? run_help : invoke_help;
     int nopts = for_run ? NOPTS : OPT_DIR;
     for (int k = 0; k < nopts; k++) {
-        bool missing = false;
-        char *value = option_value(argc, argv, i, option_names[k], &missing);
-        if (missing)
-            return usage_error(help, "%s needs a value", option_names[k]);
-        if (!value) continue;
+        char *value;
+        if (!cli_option(argc, argv, i, option_names[k], &value)) continue;
+        if (!value)
+            return cli_usage_error(help, "%s needs a value", option_names[k]);
         switch (k) {
         case OPT_DIR: {
             const char *colon = strchr(value, ':');
             if (!*value || colon == value || (colon && !colon[1]))
-                return usage_error(help, "--dir wants HOST[:GUEST], not '%s'",
+                return cli_usage_error(help, "--dir wants HOST[:GUEST], not '%s'",
                                    value);
             return add_dir(o, value) ? -1 : out_of_memory(NULL);
         }
         case OPT_ENV:
             if (!strchr(value, '=') || value[0] == '=')
-                return usage_error(help, "--env wants NAME=VALUE, not '%s'",
+                return cli_usage_error(help, "--env wants NAME=VALUE, not '%s'",
                                    value);
             return add_env(o, value) ? -1 : out_of_memory(NULL);
         default:
             if (set_limit(o, k, value)) return -1;
-            return usage_error(help, "bad number for %s", option_names[k]);
+            return cli_usage_error(help, "bad number for %s", option_names[k]);
         }
     }
-    return usage_error(help, "unknown option '%s'", argv[*i]);
+    return cli_usage_error(help, "unknown option '%s'", argv[*i]);
 }
 
 /* Parses the options before MODULE.wasm. Returns -1 to go on, or the exit
@@ -245,7 +209,7 @@ static int parse_options(int argc, char **argv, bool for_run, Options *o)
         int status = parse_option(argc, argv, &i, for_run, o);
         if (status >= 0) return status;
     }
-    if (i >= argc) return usage_error(help, "%s", "missing MODULE.wasm");
+    if (i >= argc) return cli_usage_error(help, "%s", "missing MODULE.wasm");
     o->next = i;
     return -1;
 }
@@ -255,33 +219,6 @@ static int parse_options(int argc, char **argv, bool for_run, Options *o)
 /* Beyond this a module is refused rather than read: the path may name an
    endless stream such as a device. */
 enum { MAX_MODULE_BYTES = 256 << 20 };
-
-/* The whole file, or NULL with errno set. */
-static uint8_t *read_file(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    size_t cap = 1 << 16, n = 0;
-    uint8_t *buf = malloc(cap);
-    while (buf) {
-        n += fread(buf + n, 1, cap - n, f);
-        if (n < cap || ferror(f)) break;
-        uint8_t *grown = NULL;
-        if (cap < MAX_MODULE_BYTES) grown = realloc(buf, cap *= 2);
-        else errno = EFBIG;
-        if (!grown) free(buf);
-        buf = grown;
-    }
-    int saved = errno;
-    if (buf && ferror(f)) {
-        free(buf);
-        buf = NULL;
-    }
-    fclose(f);
-    errno = saved;
-    *len = n;
-    return buf;
-}
 
 /* Prints err for the module at path and returns the matching exit status. */
 static int report(const char *path, const sw_error *err)
@@ -327,7 +264,7 @@ static int session_open(Session *s, const char *path, const Options *o,
     sw_error err = { 0 };
     size_t len;
     *s = (Session){ .path = path };
-    uint8_t *bytes = read_file(path, &len);
+    uint8_t *bytes = (uint8_t *)cli_read_file(path, MAX_MODULE_BYTES, &len);
     if (!bytes) {
         fprintf(stderr, "sluice: %s: %s\n", path, strerror(errno));
         return EXIT_HOST_ERROR;
@@ -523,7 +460,7 @@ int cmd_wasm_invoke(int argc, char **argv)
     }
     if (o.next + 1 >= argc) {
         options_free(&o);
-        return usage_error(invoke_help, "%s", "missing FUNCTION");
+        return cli_usage_error(invoke_help, "%s", "missing FUNCTION");
     }
     sw_wasi_config cfg;
     sw_wasi_config_init(&cfg);

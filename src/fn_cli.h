@@ -6,7 +6,8 @@
 #ifndef SLUICE_FN_CLI_H
 #define SLUICE_FN_CLI_H
 
-#include "../lib/fn/sluice_fn_host.h"
+#include "cli.h"
+#include "sluice_fn_host.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -15,7 +16,7 @@
 enum {
     FN_EXIT_FAILED = 1, /* the function failed (error, trap, limit), or a
                            test case failed */
-    FN_EXIT_USAGE = 2,  /* bad command line, unreadable or invalid input */
+    FN_EXIT_USAGE = CLI_EXIT_USAGE, /* bad command line, unreadable or invalid input */
     FN_EXIT_MODULE = 3  /* the module cannot be loaded or breaks the ABI */
 };
 
@@ -42,14 +43,8 @@ typedef struct FnArgs {
 int fn_parse_args(int argc, char **argv, const char *help, bool with_io,
                   int npositional, FnArgs *args);
 
-/* Prints "sluice: MESSAGE" and the usage line of help; returns
-   FN_EXIT_USAGE. */
-int fn_usage_error(const char *help, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-/* The whole content of a file ("-": standard input), NUL-terminated; NULL
-   with errno set on failure. */
-char *fn_read_file(const char *path, size_t *len);
+/* The former name of cli_usage_error, kept while src/cmd_sim.c uses it. */
+#define fn_usage_error cli_usage_error
 
 /* Checks that text is JSON (an object if want_object); on failure writes
    "LINE:COLUMN: why" into why[cap] and returns false. */

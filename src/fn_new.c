@@ -293,7 +293,7 @@ static int copy_header(const char *sdk, const char *dir)
     char path[PATH_MAX];
     snprintf(path, sizeof path, "%s/c/sluice_fn.h", sdk);
     size_t len;
-    char *text = fn_read_file(path, &len);
+    char *text = cli_read_file(path, SIZE_MAX, &len);
     if (!text) return -1;
     int rc = write_file(dir, "sluice_fn.h", text);
     free(text);
@@ -349,18 +349,18 @@ int cmd_fn_new(int argc, char **argv)
             return 0;
         }
         if (slot && i + 1 >= argc)
-            return fn_usage_error(new_help, "%s needs a value", argv[i]);
+            return cli_usage_error(new_help, "%s needs a value", argv[i]);
         if (slot) *slot = argv[++i];
         else if (argv[i][0] == '-')
-            return fn_usage_error(new_help, "unknown option '%s'", argv[i]);
+            return cli_usage_error(new_help, "unknown option '%s'", argv[i]);
         else if (!name) name = argv[i];
-        else return fn_usage_error(new_help, "unexpected argument '%s'", argv[i]);
+        else return cli_usage_error(new_help, "unexpected argument '%s'", argv[i]);
     }
     if (!lang || (strcmp(lang, "rust") && strcmp(lang, "c")))
-        return fn_usage_error(new_help, "--lang wants rust or c");
-    if (!name) return fn_usage_error(new_help, "missing NAME");
+        return cli_usage_error(new_help, "--lang wants rust or c");
+    if (!name) return cli_usage_error(new_help, "missing NAME");
     if (!valid_name(name))
-        return fn_usage_error(new_help, "bad NAME '%s'", name);
+        return cli_usage_error(new_help, "bad NAME '%s'", name);
     char sdk[PATH_MAX];
     if (!find_sdk(sdk)) {
         fprintf(stderr, "sluice: fn new: cannot find the SDK directory; set "
@@ -518,9 +518,9 @@ int cmd_fn_build(int argc, char **argv)
         fputs(build_help, stdout);
         return 0;
     }
-    if (argc > 2) return fn_usage_error(build_help, "unexpected argument '%s'", argv[2]);
+    if (argc > 2) return cli_usage_error(build_help, "unexpected argument '%s'", argv[2]);
     if (argc > 1 && argv[1][0] == '-')
-        return fn_usage_error(build_help, "unknown option '%s'", argv[1]);
+        return cli_usage_error(build_help, "unknown option '%s'", argv[1]);
     const char *dir = argc > 1 ? argv[1] : ".";
     char real[PATH_MAX];
     if (!realpath(dir, real)) {

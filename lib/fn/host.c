@@ -1,6 +1,6 @@
 /*
 ** host.c: libsluice-fn, the host side of the Sluice function ABI v1
-** (docs/abi.md, interface in sluice_fn_host.h).
+** (docs/abi.md, interface in include/sluice_fn_host.h).
 **
 ** Loading checks what can be checked without running the guest: the
 ** exports exist with the right kinds, and every import is one the host

@@ -32,8 +32,11 @@ enum {
     IDLE_TIMEOUT_S = 60,
     TAP_BLOCK = 64 * 1024,          /* bytes handed to libmicrohttpd at a time */
     TAP_GRACE_MS = 2000,            /* for tap streams to send their last records */
+    TAP_MAX_SECONDS = 7 * 86400,
     ADDRESS_MAX = 80,
 };
+
+#define TAP_MAX_LIMIT 1e12
 
 struct SlApi {
     SlPipeline *pipeline;
@@ -131,17 +134,17 @@ static json_t *component_names(SlPipeline *p)
     return names;
 }
 
-/* A query argument that must be a positive number (`integer`: whole). */
-static bool positive_arg(struct MHD_Connection *c, const char *name, bool integer,
+/* A query argument that, when given, must be a number above 0 and at most
+** `max` (`whole`: an integer); 0 when not given. */
+static bool positive_arg(struct MHD_Connection *c, const char *name, bool whole, double max,
                          double *out)
 {
     const char *text = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, name);
     *out = 0;
     if (!text) return true;
     char *end;
-    errno = 0;
-    double v = integer ? (double)strtoull(text, &end, 10) : strtod(text, &end);
-    if (!*text || *end || errno || !(v > 0) || v > 1e12 || *text == '-') return false;
+    double v = whole ? (double)strtoull(text, &end, 10) : strtod(text, &end);
+    if (!*text || *end || *text == '-' || !(v > 0 && v <= max)) return false;
     *out = v;
     return true;
 }
@@ -167,12 +170,14 @@ static enum MHD_Result tap(SlApi *api, struct MHD_Connection *c)
         return send_json(c, MHD_HTTP_BAD_REQUEST, doc);
     }
     double limit, seconds;
-    if (!positive_arg(c, "limit", true, &limit))
+    if (!positive_arg(c, "limit", true, TAP_MAX_LIMIT, &limit))
         return send_json(c, MHD_HTTP_BAD_REQUEST,
-                         error_doc("limit must be a whole number of records above 0"));
-    if (!positive_arg(c, "seconds", false, &seconds))
+                         error_doc("limit must be a whole number of records from 1 to %.0f",
+                                   (double)TAP_MAX_LIMIT));
+    if (!positive_arg(c, "seconds", false, TAP_MAX_SECONDS, &seconds))
         return send_json(c, MHD_HTTP_BAD_REQUEST,
-                         error_doc("seconds must be a number above 0"));
+                         error_doc("seconds must be a number above 0 and at most %d",
+                                   TAP_MAX_SECONDS));
     int64_t deadline = seconds ? sl_observe_now_ns() + (int64_t)(seconds * 1e9) : 0;
     SlTapStream *s = sl_tap_open(api->taps, name, (uint64_t)limit, deadline);
     if (!s) {

@@ -213,6 +213,7 @@ ssize_t sl_tap_read(SlTapStream *s, char *buf, size_t max)
 {
     if (s->sent == s->sending.len && !refill(s)) return -1;
     size_t n = s->sending.len - s->sent;
+    if (!n) return 0;               /* nothing came in this wait */
     if (n > max) n = max;
     memcpy(buf, s->sending.data + s->sent, n);
     s->sent += n;

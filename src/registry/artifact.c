@@ -4,7 +4,7 @@
 */
 #include "artifact.h"
 
-#include "../../lib/fn/sluice_fn_host.h"
+#include "sluice_fn_host.h"
 
 #include <archive.h>
 #include <archive_entry.h>

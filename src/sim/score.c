@@ -180,6 +180,7 @@ static int compare_marks(const void *a, const void *b)
    may flag one reading twice; it counts once). */
 static void sort_unique(Marks *m)
 {
+    if (m->n == 0) return;   /* m->v is NULL: no qsort */
     qsort(m->v, m->n, sizeof *m->v, compare_marks);
     size_t kept = 0;
     for (size_t i = 0; i < m->n; i++) {

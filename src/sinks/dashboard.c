@@ -8,7 +8,8 @@
 **   GET /static/PATH  the built front-end files (web/build.sh puts them in
 **                     build/web; SLUICE_WEB overrides where they are)
 **   GET /api/series   a JSON snapshot: {"field", "keys": {KEY: {"t": [ms],
-**                     "v": [values], "a": [0/1 anomaly flags]}}, "seq"}
+**                     "v": [values], "a": [0/1 anomaly flags]}}, "seq",
+**                     "max_points"}
 **   GET /api/stream   Server-Sent Events: each event is a JSON array of new
 **                     points [{"k", "t", "v", "a"}]; an event `reset` says
 **                     the client fell behind and should fetch the snapshot.
@@ -298,8 +299,8 @@ static enum MHD_Result send_snapshot(Dashboard *d, struct MHD_Connection *conn)
     pthread_mutex_lock(&d->lock);
     for (size_t i = 0; i < d->nseries; i++)
         json_object_set_new(keys, d->series[i].key, series_json(d, &d->series[i]));
-    json_t *root = json_pack("{s:s, s:o, s:I}", "field", d->field, "keys", keys, "seq",
-                             (json_int_t)d->seq);
+    json_t *root = json_pack("{s:s, s:o, s:I, s:I}", "field", d->field, "keys", keys, "seq",
+                             (json_int_t)d->seq, "max_points", (json_int_t)d->max_points);
     pthread_mutex_unlock(&d->lock);
     char *text = root ? json_dumps(root, JSON_COMPACT | JSON_REAL_PRECISION(10)) : NULL;
     json_decref(root);

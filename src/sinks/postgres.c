@@ -57,7 +57,7 @@ typedef struct Refusals {
 } Refusals;
 
 typedef struct PgSink {
-    const char *keys[8], *values[8]; /* the connection parameters */
+    const char *keys[16], *values[16]; /* the connection parameters, NULL-ended */
     const char *table;
     int64_t retries, backoff_ms, max_backoff_ms;
     PGconn *conn;
@@ -85,7 +85,7 @@ static const SlSetting settings[] = {
     { .name = "table", .type = SL_SET_STRING, .def = "records",
       .doc = "The table, created from the first records if missing." },
     { .name = "connect_timeout_s", .type = SL_SET_STRING, .def = "10",
-      .doc = "How long one connection attempt may take, in seconds." },
+      .doc = "How long one connection attempt may take, in seconds (a connect_timeout in conninfo wins)." },
     { .name = "retries", .type = SL_SET_INT, .def = "10", .min = 0, .max = 1000000,
       .doc = "How many times a batch is written again after a transient failure before its records are rejected." },
     { .name = "backoff_ms", .type = SL_SET_INT, .def = "200", .min = 1, .max = 3600000,
@@ -666,22 +666,31 @@ static void finish(SlCtx *ctx)
     s->conn = NULL;
 }
 
-/* The libpq parameters: conninfo first (as dbname, expanded), then the
-** separate settings, which override its parts. */
+/* The libpq parameters. Sluice's defaults come first, so that conninfo
+** (passed as dbname, which libpq expands) can override them; the separate
+** settings come last and override conninfo's parts. TCP keepalives make a
+** silently dropped connection fail within about a minute instead of
+** blocking a worker for hours. */
 static void read_connection(PgSink *s, const SlConf *conf)
 {
     static const char *const names[] = { "conninfo", "host", "port", "dbname", "user", "password" };
+    static const char *const defaults[][2] = {
+        { "application_name", "sluice" }, { "keepalives_idle", "30" },
+        { "keepalives_interval", "10" }, { "keepalives_count", "3" },
+    };
     size_t n = 0;
+    for (size_t i = 0; i < sizeof defaults / sizeof *defaults; i++) {
+        s->keys[n] = defaults[i][0];
+        s->values[n++] = defaults[i][1];
+    }
+    s->keys[n] = "connect_timeout";
+    s->values[n++] = sl_conf_str(conf, "connect_timeout_s", "10");
     for (size_t i = 0; i < sizeof names / sizeof *names; i++) {
         const char *v = sl_conf_str(conf, names[i], NULL);
         if (!v) continue;
         s->keys[n] = i == 0 ? "dbname" : names[i];
         s->values[n++] = v;
     }
-    s->keys[n] = "connect_timeout";
-    s->values[n++] = sl_conf_str(conf, "connect_timeout_s", "10");
-    s->keys[n] = "application_name";
-    s->values[n++] = "sluice";
     s->keys[n] = NULL;
 }
 

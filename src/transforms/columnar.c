@@ -165,14 +165,18 @@ static bool decode_slow(Parser *p, SlValue *v)
     if (!skip_value(p)) return false;
     char why[200];
     if (sl_json_decode(p->out, p->s + start, p->pos - start, v, why, sizeof why)) return true;
+    static const char prefix[] = "not JSON: ";
+    const char *what = strncmp(why, prefix, sizeof prefix - 1) ? why : why + sizeof prefix - 1;
     snprintf(p->why, p->why_size, "the output is not JSON: %s (in the value at character %zu)",
-             why, start + 1);
+             what, start + 1);
     return false;
 }
 
 static bool decode_number(Parser *p, SlValue *v)
 {
     size_t start = p->pos;
+    size_t digit = start + (p->s[start] == '-');
+    if (digit >= p->len || p->s[digit] < '0' || p->s[digit] > '9') return fail(p, "unexpected character");
     bool is_float = false;
     for (; p->pos < p->len && p->s[p->pos] && strchr("+-0123456789.eE", p->s[p->pos]); p->pos++)
         is_float |= p->s[p->pos] == '.' || p->s[p->pos] == 'e' || p->s[p->pos] == 'E';

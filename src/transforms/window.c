@@ -252,6 +252,7 @@ static void close_window(Windows *ws, Window *w)
 /* Closes the first n panes of a key. */
 static void close_panes(Windows *ws, Key *k, uint32_t n)
 {
+    if (!n) return;
     for (uint32_t i = 0; i < n; i++) close_window(ws, &k->panes[i]);
     memmove(k->panes, k->panes + n, (k->npanes - n) * sizeof *k->panes);
     k->npanes -= n;

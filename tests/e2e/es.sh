@@ -21,6 +21,7 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 WORK=$(mktemp -d)
 SERVER_PID=
 trap 'stop_server; rm -rf "$WORK"' EXIT
+trap 'exit 130' INT TERM HUP   # so that the EXIT trap runs
 
 passed=0
 failed=0

@@ -469,6 +469,35 @@ case_validate_settings() {
     verdict "validate: window, config, on_error, and a config the function's init refuses"
 }
 
+case_metrics() {
+    readings 4 3=-13
+    pipeline p <<EOF
+sources:
+  in: {type: file, path: readings.csv, follow: true}
+transforms:
+  csv: {type: parse_csv, inputs: [in], columns: [time, sensor, value], types: {value: int}}
+  fn: {type: function, inputs: [csv], module: $W/tester.wasm}
+sinks:
+  out: {type: file, inputs: [fn], path: out.ndjson}
+  errors: {type: file, inputs: [fn.errors], path: errors.ndjson}
+EOF
+    (cd "$WORK" && exec "$SLUICE" run --quiet --api 127.0.0.1:0 p.yaml >"$WORK/stdout" 2>"$WORK/stderr") &
+    local pid=$! i address
+    for ((i = 0; i < 50; i++)); do
+        [ -s "$WORK/errors.ndjson" ] && break
+        sleep 0.1
+    done
+    address=$(grep -o 'http://[0-9.:]*' "$WORK/stderr")
+    curl -s "$address/metrics" >"$WORK/metrics"
+    kill -TERM $pid
+    wait $pid
+    want_in metrics '^sluice_function_traps_total\{component="fn",kind="transform"\} 1$'
+    want_in metrics '^sluice_function_call_duration_seconds_count\{component="fn",kind="transform"\} 4$'
+    want_in metrics '^sluice_function_fuel_total\{component="fn",kind="transform"\} [1-9][0-9]*$'
+    want_in metrics '^sluice_errors_total\{component="fn",kind="transform"\} 1$'
+    verdict "metrics: calls, latency, fuel and traps of the function node"
+}
+
 case_throughput() {
     awk 'BEGIN { for (i = 0; i < 200000; i++)
         printf "2026-11-24T10:00:00.%03dZ,sensor-%d,15.0,30.0,1000.0,%d.5\n", i % 1000, i % 10, i % 50 }' \
@@ -504,7 +533,7 @@ EOF
 build_guests
 for c in per_record count fields union keyed max_keys duration_stream tumbling sliding \
          no_timestamp trap_dead_letter drop stop guest_error unequal not_object fuel \
-         instances throughput validate_missing validate_broken validate_settings; do
+         instances metrics throughput validate_missing validate_broken validate_settings; do
     "case_$c"
 done
 echo "function: $passed passed, $failed failed"

@@ -3,8 +3,9 @@
 # (`sluice run --api`: /health, /metrics, /tap) and of `sluice top`, on
 # loopback. A stream pipeline (generate at a fixed rate -> filter ->
 # function -> file, plus a branch whose function traps) runs in the
-# background while the cases query it; the last case stops it with SIGTERM
-# while a tap and `sluice top` are connected. The function guest is
+# background while the cases query it; a case stops it with SIGTERM while a
+# tap and `sluice top` are connected, and the last one watches /health
+# while a pipeline drains. The function guest is
 # tests/e2e/observe/guest.c; without a wasm32 compiler the function
 # branches are left out (and said so). Each case prints "ok NAME" or
 # "FAIL NAME" with what differed; the last line is
@@ -115,10 +116,10 @@ EOF
     fi
 }
 
-# start: runs the pipeline in the background on a port the system picks;
-# sets $PID, and $API from its "api listening on" line.
+# start FILE: runs the pipeline $WORK/FILE in the background on a port the
+# system picks; sets $PID, and $API from its "api listening on" line.
 start() {
-    (cd "$WORK" && exec "$SLUICE" run --api 127.0.0.1:0 p.yaml 2>"$WORK/run.err" >/dev/null) &
+    (cd "$WORK" && exec "$SLUICE" run --api 127.0.0.1:0 "$1" 2>"$WORK/run.err" >/dev/null) &
     PID=$!
     API=
     for _ in $(seq 100); do
@@ -271,6 +272,27 @@ case_concurrent_taps() {
     verdict "several taps at once, of one component and of another"
 }
 
+# A tap read at 2 KiB/s of a source making ~500 KiB/s: the pipeline must
+# keep its pace (the tap loses records, the pipeline none).
+case_slow_tap() {
+    local before after slow
+    curl -s -m 4 --limit-rate 2k -o "$WORK/slow_tap.ndjson" "http://$API/tap?component=gen" &
+    slow=$!
+    sleep 1
+    get s1.txt /metrics
+    sleep 2
+    get s2.txt /metrics
+    wait $slow
+    before=$(metric s1.txt 'sluice_records_out_total{component="gen",kind="source"}')
+    after=$(metric s2.txt 'sluice_records_out_total{component="gen",kind="source"}')
+    [ $((after - before)) -ge 6000 ] ||
+        problems+=("gen made $((after - before)) records in 2 s with a slow tap, wanted ~8000")
+    before=$(metric s1.txt 'sluice_records_in_total{component="out",kind="sink"}')
+    after=$(metric s2.txt 'sluice_records_in_total{component="out",kind="sink"}')
+    [ $((after - before)) -gt 0 ] || problems+=("out received nothing while tapped slowly")
+    verdict "a slow tap client does not slow the pipeline"
+}
+
 case_top() {
     timeout 20 "$SLUICE" top --api "$API" --interval 0.3 --count 2 >"$WORK/top.txt" 2>"$WORK/top.err"
     status=$?
@@ -328,12 +350,50 @@ assert n > 0, n' "$WORK/open.ndjson" || problems+=("open tap: $(show open.ndjson
     verdict "SIGTERM with a tap and top connected: drains, ends the tap, exits 0"
 }
 
+# A sink writing to a FIFO that is opened but not read blocks the drain:
+# /health must then answer 503 "draining"; once the FIFO is read, the run
+# ends normally.
+case_draining() {
+    local holder waited=0
+    mkfifo "$WORK/fifo"
+    sleep 60 <>"$WORK/fifo" &
+    holder=$!
+    cat >"$WORK/fifo.yaml" <<EOF
+sources:
+  gen: {type: generate, rate: 20000}
+sinks:
+  out: {type: file, inputs: [gen], path: fifo}
+EOF
+    start fifo.yaml
+    sleep 1
+    kill -TERM "$PID"
+    sleep 0.5
+    get draining.json /health
+    want_code 503 draining.json
+    want_in draining.json '"status":"draining"'
+    cat "$WORK/fifo" >/dev/null &
+    kill $holder
+    while kill -0 "$PID" 2>/dev/null && [ $waited -lt 100 ]; do
+        sleep 0.1
+        waited=$((waited + 1))
+    done
+    if kill -0 "$PID" 2>/dev/null; then
+        problems+=("still running 10 s after the FIFO was read")
+    else
+        wait "$PID"
+        status=$?
+        [ $status -eq 0 ] || problems+=("exit status $status, wanted 0 ($(show run.err))")
+        PID=
+    fi
+    verdict "/health: 503 draining while a stopped pipeline drains"
+}
+
 build_guest
 [ $FUNCTIONS = yes ] ||
     echo "observe: no wasm32 compiler, function nodes left out: $(head -c 200 "$WORK/cc.log")"
 write_pipeline
 case_bad_address
-start
+start p.yaml
 if [ -z "$API" ]; then
     echo "FAIL the pipeline did not start: $(show run.err)"
     failed=$((failed + 1))
@@ -348,9 +408,11 @@ else
     case_tap_errors
     case_paths
     case_concurrent_taps
+    case_slow_tap
     case_top
     case_top_unreachable
     case_sigterm_with_tap
+    case_draining
 fi
 
 echo "observe: $passed passed, $failed failed"

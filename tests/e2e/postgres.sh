@@ -23,6 +23,7 @@ PGHOME=$WORK/pg          # owned by the server's user: data, socket, log
 PGDATA=$PGHOME/data
 export PGTEST_PASSWORD="s3cret-$$"
 trap 'stop_pg; rm -rf "$WORK"' EXIT
+trap 'exit 130' INT TERM HUP   # so that the EXIT trap runs
 
 passed=0
 failed=0
@@ -157,10 +158,15 @@ sinks:
     inputs: [gen]
     conninfo: "$(conninfo types)"
     table: readings
-  things:
+  things:                       # the separate settings override conninfo's
     type: postgres
     inputs: [json]
-    conninfo: "$(conninfo types)"
+    conninfo: "host=nowhere.invalid dbname=nothing connect_timeout=5"
+    host: 127.0.0.1
+    port: $PGPORT
+    dbname: types
+    user: postgres
+    password: \${PGTEST_PASSWORD}
     table: Things
 EOF
     run "$SLUICE" run p.yaml

@@ -19,11 +19,11 @@ fi
 SLUICE=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
 shift
 WORK=$(mktemp -d)
-BG_PIDS=()
 # Debian's python3 directly: a version manager's shim costs seconds a call.
 PY=/usr/bin/python3
 [ -x "$PY" ] || PY=python3
-trap 'for p in "${BG_PIDS[@]}"; do kill "$p" 2>/dev/null; done; rm -rf "$WORK"' EXIT
+# Only the jobs still running: an exited one's pid may belong to another process by now.
+trap 'kill $(jobs -p) 2>/dev/null; rm -rf "$WORK"' EXIT
 
 passed=0
 failed=0
@@ -119,7 +119,6 @@ with open(path, "wb") as out:
                     cut = 0
                     break
 PYEOF
-    BG_PIDS+=($!)
     RECEIVER_PID=$!
 }
 
@@ -305,7 +304,6 @@ case_tcp_late_receiver() {
     "$SLUICE" sim bme680 --fast --count 500 --seed 6 --output want.csv 2>/dev/null
     "$SLUICE" sim bme680 --fast --count 500 --seed 6 --connect "127.0.0.1:$port" >stdout 2>stderr &
     pid=$!
-    BG_PIDS+=("$pid")
     sleep 1
     receiver "$port" got.csv 1500
     wait "$pid"
@@ -323,7 +321,7 @@ case_tcp_reconnect() {
     fresh tcp_reconnect
     local port
     port=$(free_port)
-    "$SLUICE" sim bme680 --count 400 --seed 9 --output want.csv 2>/dev/null
+    "$SLUICE" sim bme680 --fast --count 400 --seed 9 --output want.csv 2>/dev/null
     receiver "$port" got.csv 1200 30
     wait_for got.csv.ready
     sim bme680 --count 400 --seed 9 --speed 60000 --connect "127.0.0.1:$port"
@@ -361,7 +359,6 @@ case_signal() {
     fresh signal
     "$SLUICE" sim bme680 --speed 60000 --anomalies 0.05 --truth t.csv --output o.csv 2>stderr &
     local pid=$! missing
-    BG_PIDS+=("$pid")
     sleep 1
     kill -TERM "$pid"
     wait "$pid"
@@ -383,7 +380,6 @@ case_signal_without_receiver() {
     port=$(free_port)
     "$SLUICE" sim bme680 --fast --count 100 --connect "127.0.0.1:$port" >stdout 2>stderr &
     pid=$!
-    BG_PIDS+=("$pid")
     sleep 0.5
     kill -TERM "$pid"
     wait "$pid"

@@ -1,5 +1,5 @@
 /*
-** test_fn.c: unit tests of libsluice-fn (lib/fn/sluice_fn_host.h) through
+** test_fn.c: unit tests of libsluice-fn (include/sluice_fn_host.h) through
 ** its API: the million-call soak test (guest memory must not move), the
 ** configuration, recovery after a trap, limits, threads sharing a module,
 ** logging, and load-time refusals.

@@ -6,6 +6,7 @@
 const charts = new Map(); // key -> {t, v, anomalies, plot, pending}
 const container = document.getElementById("charts");
 let field = "value";
+let maxPoints = 5000; // the server's max_points, from the snapshot
 
 function anomalyColumn(series) {
   return series.v.map((v, i) => (series.a[i] ? v : null));
@@ -43,11 +44,13 @@ function chartOf(key) {
   return charts.get(key) || createChart(key);
 }
 
-// The anomaly markers are also in the DOM, as data, for tests and tools.
+// What is drawn is also in the DOM, as data, for tests and tools: the
+// points, and the markers (the non-null values of the anomaly series).
 function redraw(chart) {
-  chart.plot.setData([chart.t.map((ms) => ms / 1000), chart.v, anomalyColumn(chart)]);
+  const markers = anomalyColumn(chart);
+  chart.plot.setData([chart.t.map((ms) => ms / 1000), chart.v, markers]);
   chart.box.dataset.points = chart.t.length;
-  chart.box.dataset.anomalies = chart.a.filter(Boolean).length;
+  chart.box.dataset.markers = markers.filter((v) => v !== null).length;
 }
 
 function updateCounts() {
@@ -69,6 +72,7 @@ function setStatus(text) {
 async function loadSnapshot() {
   const snapshot = await (await fetch("/api/series")).json();
   field = snapshot.field;
+  maxPoints = snapshot.max_points;
   document.getElementById("field").textContent = field;
   for (const [key, s] of Object.entries(snapshot.keys)) {
     const chart = chartOf(key);
@@ -90,8 +94,7 @@ function scheduleRedraw(chart) {
   dirty.add(chart);
 }
 
-// The server keeps as many points as it is configured to; so does the page.
-const maxPoints = 5000;
+// The page keeps as many points a series as the server does.
 function appendPoints(points) {
   for (const p of points) {
     const chart = chartOf(p.k);

@@ -1,0 +1,173 @@
+// dashboard.test.mjs: the dashboard sink's page in a real headless Chromium.
+//
+// A pipeline follows a CSV file of three sensors' readings, some flagged as
+// anomalies, into the `dashboard` sink; the page must draw one chart per
+// sensor with one red marker per flagged reading, show the counts, and take
+// in lines appended to the file while it is open. A screenshot is kept in
+// build/web-test/ as the test's artifact.
+//   SLUICE=build/sluice SLUICE_WEB=build/web node --test tests/web/
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { appendFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { chromium } from "playwright-core";
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
+const sluice = process.env.SLUICE || join(root, "build/sluice");
+const web = process.env.SLUICE_WEB || join(root, "build/web");
+const artifacts = join(root, "build/web-test");
+const sensors = ["sensor-1", "sensor-2", "sensor-3"];
+
+let work, pipeline, browser, page, url;
+const outside = []; // requests the page made beyond the Sluice server
+const readingsFile = () => join(work, "readings.csv");
+
+// Reading i of a sensor: a gentle wave, every 17th reading flagged.
+function reading(sensor, i) {
+  const t = new Date(Date.UTC(2026, 10, 24) + i * 60000).toISOString();
+  const anomaly = i % 17 === 5;
+  const value = 50 + 10 * Math.sin(i / 10) + (anomaly ? 40 : 0);
+  return `${t},${sensor},${value.toFixed(1)},${anomaly}\n`;
+}
+
+function readings(from, to) {
+  let text = "";
+  for (let i = from; i < to; i++) for (const s of sensors) text += reading(s, i);
+  return text;
+}
+
+function flaggedBetween(from, to) {
+  let n = 0;
+  for (let i = from; i < to; i++) if (i % 17 === 5) n += sensors.length;
+  return n;
+}
+
+function freePort() {
+  return new Promise((ok, fail) => {
+    const server = createServer().listen(0, "127.0.0.1", () => {
+      const { port } = server.address();
+      server.close(() => ok(port));
+    });
+    server.on("error", fail);
+  });
+}
+
+async function waitFor(what, check, ms = 15000) {
+  const end = Date.now() + ms;
+  for (;;) {
+    try {
+      if (await check()) return;
+    } catch { /* not up yet */ }
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+async function pointsServed() {
+  const snapshot = await (await fetch(`${url}api/series`)).json();
+  return Object.values(snapshot.keys).reduce((n, s) => n + s.t.length, 0);
+}
+
+// What the page shows: per chart, its sensor, points and anomaly markers.
+function chartsShown() {
+  return page.$$eval(".chart", (boxes) => boxes.map((b) => ({
+    key: b.dataset.key,
+    points: Number(b.dataset.points),
+    markers: Number(b.dataset.markers),
+    canvases: b.querySelectorAll("canvas").length,
+  })));
+}
+
+before(async () => {
+  work = mkdtempSync(join(tmpdir(), "sluice-web-"));
+  writeFileSync(readingsFile(), readings(0, 100));
+  const port = await freePort();
+  url = `http://127.0.0.1:${port}/`;
+  writeFileSync(join(work, "pipeline.yaml"), `
+sources:
+  lines:
+    type: file
+    path: readings.csv
+    follow: true
+transforms:
+  parse:
+    type: parse_csv
+    inputs: [lines]
+    columns: [timestamp, sensor, air_quality, is_anomaly]
+    types: {timestamp: timestamp, air_quality: float, is_anomaly: bool}
+sinks:
+  dashboard:
+    type: dashboard
+    inputs: [parse]
+    address: 127.0.0.1:${port}
+    max_points: 1000
+`);
+  pipeline = spawn(sluice, ["run", "--quiet", join(work, "pipeline.yaml")], {
+    env: { ...process.env, SLUICE_WEB: web },
+    stdio: ["ignore", "inherit", "inherit"],
+  });
+  await waitFor("the pipeline's 300 readings", async () => (await pointsServed()) === 300);
+  // A fresh profile each run: playwright passes it as --user-data-dir.
+  browser = await chromium.launchPersistentContext(join(work, "chromium"), {
+    executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
+    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+      "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+    viewport: { width: 1200, height: 900 },
+  });
+  page = browser.pages()[0] || await browser.newPage();
+  await browser.route("**/*", (route) => {
+    if (route.request().url().startsWith(url)) return route.continue();
+    outside.push(route.request().url());
+    return route.abort();
+  });
+  page.on("pageerror", (err) => console.error("page error:", err.message));
+  await page.goto(url);
+});
+
+after(async () => {
+  await browser?.close();
+  if (pipeline && pipeline.exitCode === null) {
+    const ended = new Promise((r) => pipeline.once("exit", r));
+    pipeline.kill("SIGTERM");
+    await ended;
+  }
+  if (work) rmSync(work, { recursive: true, force: true });
+});
+
+test("the page loads its own copy of uPlot, without the internet", async () => {
+  await page.waitForFunction(() => typeof window.uPlot === "function");
+  assert.deepEqual(outside, []);
+});
+
+test("one chart per sensor, each with all its readings", async () => {
+  await page.waitForFunction(() => document.querySelectorAll(".chart canvas").length >= 3);
+  await waitFor("the charts", async () => (await chartsShown()).every((c) => c.points === 100));
+  const charts = await chartsShown();
+  assert.deepEqual(charts.map((c) => c.key).sort(), sensors);
+  for (const c of charts) assert.ok(c.canvases >= 1, `${c.key} has a canvas`);
+});
+
+test("one red marker per flagged reading, and the header counts them", async () => {
+  const charts = await chartsShown();
+  const markers = charts.reduce((n, c) => n + c.markers, 0);
+  assert.equal(markers, flaggedBetween(0, 100));
+  assert.equal(await page.textContent("#anomaly-count"), String(markers));
+  assert.equal(await page.textContent("#sensor-count"), "3");
+  assert.equal(await page.textContent("#point-count"), "300");
+});
+
+test("readings appended to the followed file arrive live", async () => {
+  await page.waitForFunction(() => document.body.dataset.status === "live");
+  appendFileSync(readingsFile(), readings(100, 140));
+  await waitFor("the new readings on the page",
+    async () => (await chartsShown()).every((c) => c.points === 140));
+  const markers = (await chartsShown()).reduce((n, c) => n + c.markers, 0);
+  assert.equal(markers, flaggedBetween(0, 140));
+  assert.equal(await page.textContent("#point-count"), "420");
+  mkdirSync(artifacts, { recursive: true });
+  await page.screenshot({ path: join(artifacts, "dashboard.png"), fullPage: true });
+});
