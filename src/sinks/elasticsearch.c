@@ -22,6 +22,8 @@
 */
 #include "../pipeline/component.h"
 #include "../pipeline/encode.h"
+#include "../pipeline/retry.h"
+#include "../pipeline/gzip.h"
 
 #include <curl/curl.h>
 #include <jansson.h>
@@ -29,7 +31,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <zlib.h>
 
 enum { EXCERPT_MAX = 200, REASON_MAX = 512 };
 
@@ -39,7 +40,8 @@ typedef struct EsSink {
     const char *index, *id_field, *timestamp_field, *action;
     bool gzip;
     int64_t batch_bytes, max_records;
-    int64_t timeout_ms, retries, backoff_ms, max_backoff_ms;
+    int64_t timeout_ms, retries;
+    SlBackoff backoff;
     const char *user, *password;
     struct curl_slist *headers;
     CURL *curl;
@@ -49,7 +51,6 @@ typedef struct EsSink {
     SlBuf body, packed, response, name;
     char reason[REASON_MAX];        /* why the last attempt did not finish */
     char curl_error[CURL_ERROR_SIZE];
-    uint64_t jitter_state;
 } EsSink;
 
 static const SlSetting url_setting = {
@@ -212,9 +213,8 @@ static int init(SlCtx *ctx, const SlConf *conf)
     h->max_records = sl_conf_int(conf, "max_records", 1000);
     h->timeout_ms = sl_conf_int(conf, "timeout_ms", 30000);
     h->retries = sl_conf_int(conf, "retries", 8);
-    h->backoff_ms = sl_conf_int(conf, "backoff_ms", 100);
-    h->max_backoff_ms = sl_conf_int(conf, "max_backoff_ms", 30000);
-    h->jitter_state = (uint64_t)time(NULL) ^ (uint64_t)(uintptr_t)h;
+    sl_backoff_init(&h->backoff, sl_conf_int(conf, "backoff_ms", 100),
+                    sl_conf_int(conf, "max_backoff_ms", 30000));
     /* Expect: 100-continue would cost a round trip per large batch. */
     add_header(h, "Content-Type: application/x-ndjson");
     add_header(h, "Expect:");
@@ -360,26 +360,6 @@ static bool encode_record(EsSink *h, const SlRecord *r, int64_t now, char *why, 
 
 /* ---- Sending ----------------------------------------------------------- */
 
-static bool gzip_body(EsSink *h)
-{
-    z_stream z = { 0 };
-    if (h->body.len > UINT32_MAX) return false; /* zlib counts in 32 bits */
-    /* 15 + 16: the largest window, with a gzip header and trailer. */
-    if (deflateInit2(&z, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8,
-                     Z_DEFAULT_STRATEGY) != Z_OK)
-        return false;
-    h->packed.len = 0;
-    sl_buf_reserve(&h->packed, deflateBound(&z, h->body.len));
-    z.next_in = (Bytef *)h->body.data;
-    z.avail_in = (uInt)h->body.len;
-    z.next_out = (Bytef *)h->packed.data;
-    z.avail_out = (uInt)h->packed.cap;
-    int rc = deflate(&z, Z_FINISH);
-    h->packed.len = z.total_out;
-    deflateEnd(&z);
-    return rc == Z_STREAM_END;
-}
-
 static size_t doc_start(const EsSink *h, uint32_t i)
 {
     return i ? h->doc_end[i - 1] : 0;
@@ -479,7 +459,7 @@ static Round judge_items(SlCtx *ctx, EsSink *h, const SlBatch *b, uint32_t *npen
 static Round send_round(SlCtx *ctx, EsSink *h, const SlBatch *b, uint32_t *npending)
 {
     build_body(h, *npending);
-    if (h->gzip && !gzip_body(h)) {
+    if (h->gzip && !sl_gzip(&h->body, &h->packed)) {
         snprintf(h->reason, sizeof h->reason, "cannot gzip the bulk body");
         return REFUSED;
     }
@@ -510,26 +490,7 @@ static Round send_round(SlCtx *ctx, EsSink *h, const SlBatch *b, uint32_t *npend
     return judge_items(ctx, h, b, npending);
 }
 
-/* Splitmix64: a cheap generator, only to spread retries. */
-static uint64_t next_random(EsSink *h)
-{
-    uint64_t z = (h->jitter_state += 0x9e3779b97f4a7c15u);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9u;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebu;
-    return z ^ (z >> 31);
-}
 
-/* "Equal jitter": half the exponential delay, plus up to as much again, so
-** that many senders do not retry in step. */
-static void back_off(EsSink *h, int64_t attempt)
-{
-    int64_t delay = h->backoff_ms;
-    for (int64_t i = 0; i < attempt && delay < h->max_backoff_ms; i++) delay *= 2;
-    if (delay > h->max_backoff_ms) delay = h->max_backoff_ms;
-    int64_t ms = delay / 2 + (int64_t)(next_random(h) % (uint64_t)(delay / 2 + 1));
-    struct timespec t = { .tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000 };
-    nanosleep(&t, NULL);
-}
 
 static void reject_pending(SlCtx *ctx, EsSink *h, const SlBatch *b, uint32_t npending,
                            const char *prefix)
@@ -560,7 +521,7 @@ static void write_chunk(SlCtx *ctx, EsSink *h, const SlBatch *b, uint32_t first,
         }
         sl_log(ctx, "%u records not written (%s); retry %lld of %lld", npending, h->reason,
                (long long)attempt + 1, (long long)h->retries);
-        back_off(h, attempt);
+        sl_backoff_wait(&h->backoff, attempt);
     }
 }
 

@@ -12,27 +12,28 @@
 */
 #include "../pipeline/component.h"
 #include "../pipeline/encode.h"
+#include "../pipeline/retry.h"
+#include "../pipeline/gzip.h"
 
 #include <curl/curl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <zlib.h>
 
 enum { EXCERPT_MAX = 200 };
 
 typedef struct HttpSink {
     const char *url;
     bool gzip;
-    int64_t timeout_ms, retries, backoff_ms, max_backoff_ms;
+    int64_t timeout_ms, retries;
+    SlBackoff backoff;
     struct curl_slist *headers;
     CURL *curl;
     SlBuf body, packed;             /* NDJSON, and its gzip form */
     char excerpt[EXCERPT_MAX + 1];  /* the start of the last response */
     size_t excerpt_len;
     char curl_error[CURL_ERROR_SIZE];
-    uint64_t jitter_state;
 } HttpSink;
 
 static const SlSetting header_setting = {
@@ -100,9 +101,8 @@ static int init(SlCtx *ctx, const SlConf *conf)
     h->gzip = sl_conf_bool(conf, "gzip", false);
     h->timeout_ms = sl_conf_int(conf, "timeout_ms", 10000);
     h->retries = sl_conf_int(conf, "retries", 5);
-    h->backoff_ms = sl_conf_int(conf, "backoff_ms", 100);
-    h->max_backoff_ms = sl_conf_int(conf, "max_backoff_ms", 10000);
-    h->jitter_state = (uint64_t)time(NULL) ^ (uint64_t)(uintptr_t)h;
+    sl_backoff_init(&h->backoff, sl_conf_int(conf, "backoff_ms", 100),
+                    sl_conf_int(conf, "max_backoff_ms", 10000));
     /* Expect: 100-continue would cost a round trip per large batch. */
     const char *fixed[] = { "Content-Type: application/x-ndjson", "Expect:",
                             h->gzip ? "Content-Encoding: gzip" : NULL };
@@ -156,26 +156,6 @@ static int start(SlCtx *ctx)
 
 /* ---- Encoding ---------------------------------------------------------- */
 
-static bool gzip_body(HttpSink *h)
-{
-    z_stream z = { 0 };
-    if (h->body.len > UINT32_MAX) return false; /* zlib counts in 32 bits */
-    /* 15 + 16: the largest window, with a gzip header and trailer. */
-    if (deflateInit2(&z, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8,
-                     Z_DEFAULT_STRATEGY) != Z_OK)
-        return false;
-    h->packed.len = 0;
-    sl_buf_reserve(&h->packed, deflateBound(&z, h->body.len));
-    z.next_in = (Bytef *)h->body.data;
-    z.avail_in = (uInt)h->body.len;
-    z.next_out = (Bytef *)h->packed.data;
-    z.avail_out = (uInt)(h->packed.cap);
-    int rc = deflate(&z, Z_FINISH);
-    h->packed.len = z.total_out;
-    deflateEnd(&z);
-    return rc == Z_STREAM_END;
-}
-
 /* ---- Sending ----------------------------------------------------------- */
 
 typedef enum Answer { ACCEPTED, REFUSED, TRANSIENT } Answer;
@@ -200,25 +180,7 @@ static Answer post(HttpSink *h, const SlBuf *body, long *status)
     return REFUSED;
 }
 
-/* Splitmix64: a cheap generator, only to spread retries. */
-static uint64_t next_random(HttpSink *h)
-{
-    uint64_t z = (h->jitter_state += 0x9e3779b97f4a7c15u);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9u;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebu;
-    return z ^ (z >> 31);
-}
 
-/* "Equal jitter": half the exponential delay, plus up to as much again. */
-static void back_off(HttpSink *h, int64_t attempt)
-{
-    int64_t delay = h->backoff_ms;
-    for (int64_t i = 0; i < attempt && delay < h->max_backoff_ms; i++) delay *= 2;
-    if (delay > h->max_backoff_ms) delay = h->max_backoff_ms;
-    int64_t ms = delay / 2 + (int64_t)(next_random(h) % (uint64_t)(delay / 2 + 1));
-    struct timespec t = { .tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000 };
-    nanosleep(&t, NULL);
-}
 
 static void describe(const HttpSink *h, long status, char *out, size_t size)
 {
@@ -245,7 +207,7 @@ static const SlBuf *encode(HttpSink *h, const SlBatch *b)
     h->body.len = 0;
     for (uint32_t i = 0; i < b->count; i++) sl_json_record(&h->body, &b->records[i]);
     if (!h->gzip) return &h->body;
-    return gzip_body(h) ? &h->packed : NULL;
+    return sl_gzip(&h->body, &h->packed) ? &h->packed : NULL;
 }
 
 /* POSTs the body until it is accepted, refused, or the retries run out. */
@@ -273,7 +235,7 @@ static void send_batch(SlCtx *ctx, HttpSink *h, SlBatch *b, const SlBuf *body)
         }
         sl_log(ctx, "%s; retry %lld of %lld", why, (long long)attempt + 1,
                (long long)h->retries);
-        back_off(h, attempt);
+        sl_backoff_wait(&h->backoff, attempt);
     }
 }
 

@@ -12,6 +12,7 @@
 ** so the stream drops the copy when a retried message had in fact arrived
 ** (within the stream's duplicate window).
 */
+#include "../pipeline/retry.h"
 #include "../sources/natsconn.h"
 #include "outmsg.h"
 
@@ -26,7 +27,8 @@ enum { WHY_MAX = 256, ID_MAX = 96, MAX_PENDING = 4096 };
 
 typedef struct NatsSink {
     const char *url;
-    int64_t timeout_ms, retries, backoff_ms, max_backoff_ms;
+    int64_t timeout_ms, retries;
+    SlBackoff backoff;
     SlOutMsg out;
     natsConnection *nc;
     jsCtx *js;
@@ -64,8 +66,8 @@ static int init(SlCtx *ctx, const SlConf *conf)
     n->url = sl_conf_str(conf, "url", "nats://127.0.0.1:4222");
     n->timeout_ms = sl_conf_int(conf, "timeout_ms", 5000);
     n->retries = sl_conf_int(conf, "retries", 5);
-    n->backoff_ms = sl_conf_int(conf, "backoff_ms", 100);
-    n->max_backoff_ms = sl_conf_int(conf, "max_backoff_ms", 10000);
+    sl_backoff_init(&n->backoff, sl_conf_int(conf, "backoff_ms", 100),
+                    sl_conf_int(conf, "max_backoff_ms", 10000));
     /* A filled-in part may not split or widen the subject. */
     bool ok = sl_outmsg_init(ctx, &n->out, sl_conf_get(conf, "subject"), ". *>\t\r\n",
                              sl_conf_str(conf, "payload_field", NULL));
@@ -185,14 +187,6 @@ static uint32_t send_round(SlCtx *ctx, NatsSink *n, SlBatch *b, uint64_t *bytes)
     return left;
 }
 
-static void back_off(const NatsSink *n, int64_t attempt)
-{
-    int64_t ms = n->backoff_ms;
-    for (int64_t i = 0; i < attempt && ms < n->max_backoff_ms; i++) ms *= 2;
-    if (ms > n->max_backoff_ms) ms = n->max_backoff_ms;
-    nanosleep(&(struct timespec){ ms / 1000, ms % 1000 * 1000000 }, NULL);
-}
-
 static void reject_unacked(SlCtx *ctx, NatsSink *n, SlBatch *b, int64_t attempts)
 {
     for (uint32_t i = 0; i < b->count; i++)
@@ -232,7 +226,7 @@ static void process(SlCtx *ctx, SlBatch *b)
         }
         sl_log(ctx, "%" PRIu32 " messages unacknowledged (%s); retry %" PRId64 " of %" PRId64,
                left, n->last_error, attempt + 1, n->retries);
-        back_off(n, attempt);
+        sl_backoff_wait(&n->backoff, attempt);
     }
     sl_count_bytes_out(ctx, bytes);
     sl_batch_free(b);

@@ -23,6 +23,7 @@
 */
 #include "../pipeline/component.h"
 #include "../pipeline/encode.h"
+#include "../pipeline/retry.h"
 
 #include <math.h>
 #include <postgresql/libpq-fe.h>
@@ -59,7 +60,8 @@ typedef struct Refusals {
 typedef struct PgSink {
     const char *keys[16], *values[16]; /* the connection parameters, NULL-ended */
     const char *table;
-    int64_t retries, backoff_ms, max_backoff_ms;
+    int64_t retries;
+    SlBackoff backoff;
     PGconn *conn;
     bool columns_loaded, table_exists;
     Column *cols;
@@ -71,7 +73,6 @@ typedef struct PgSink {
     SlBuf sql, json;
     Refusals refused;
     char error[512];                /* the last database error */
-    uint64_t jitter_state;
 } PgSink;
 
 static const SlSetting settings[] = {
@@ -527,26 +528,7 @@ static bool connected(PgSink *s)
 
 /* ---- Retrying ---------------------------------------------------------- */
 
-/* Splitmix64: a cheap generator, only to spread retries. */
-static uint64_t next_random(PgSink *s)
-{
-    uint64_t z = (s->jitter_state += 0x9e3779b97f4a7c15u);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9u;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebu;
-    return z ^ (z >> 31);
-}
 
-/* "Equal jitter": half the exponential delay, plus up to as much again, so
-** that many writers do not retry in step. */
-static void back_off(PgSink *s, int64_t attempt)
-{
-    int64_t delay = s->backoff_ms;
-    for (int64_t i = 0; i < attempt && delay < s->max_backoff_ms; i++) delay *= 2;
-    if (delay > s->max_backoff_ms) delay = s->max_backoff_ms;
-    int64_t ms = delay / 2 + (int64_t)(next_random(s) % (uint64_t)(delay / 2 + 1));
-    struct timespec t = { .tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000 };
-    nanosleep(&t, NULL);
-}
 
 typedef Outcome (*Step)(PgSink *s, SlBatch *b);
 
@@ -572,7 +554,7 @@ static Outcome with_retries(SlCtx *ctx, PgSink *s, Step step, SlBatch *b)
         }
         sl_log(ctx, "%s; retry %lld of %lld", s->error, (long long)attempt + 1,
                (long long)s->retries);
-        back_off(s, attempt);
+        sl_backoff_wait(&s->backoff, attempt);
     }
 }
 
@@ -701,9 +683,8 @@ static int init(SlCtx *ctx, const SlConf *conf)
     sl_set_state(ctx, s);
     s->table = sl_conf_str(conf, "table", "records");
     s->retries = sl_conf_int(conf, "retries", 10);
-    s->backoff_ms = sl_conf_int(conf, "backoff_ms", 200);
-    s->max_backoff_ms = sl_conf_int(conf, "max_backoff_ms", 30000);
-    s->jitter_state = (uint64_t)time(NULL) ^ (uint64_t)(uintptr_t)s;
+    sl_backoff_init(&s->backoff, sl_conf_int(conf, "backoff_ms", 200),
+                    sl_conf_int(conf, "max_backoff_ms", 30000));
     read_connection(s, conf);
     int status = 0;
     if (!*s->table || strlen(s->table) > MAX_IDENTIFIER) {

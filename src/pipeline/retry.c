@@ -1,0 +1,32 @@
+/*
+** retry.c: exponential backoff with jitter for sinks (see retry.h).
+*/
+#include "retry.h"
+
+#include <time.h>
+
+void sl_backoff_init(SlBackoff *b, int64_t base_ms, int64_t max_ms)
+{
+    b->base_ms = base_ms;
+    b->max_ms = max_ms;
+    b->jitter_state = (uint64_t)time(NULL) ^ (uint64_t)(uintptr_t)b;
+}
+
+/* Splitmix64: a cheap generator, only to spread retries. */
+static uint64_t next_random(SlBackoff *b)
+{
+    uint64_t z = (b->jitter_state += 0x9e3779b97f4a7c15u);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9u;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebu;
+    return z ^ (z >> 31);
+}
+
+void sl_backoff_wait(SlBackoff *b, int64_t attempt)
+{
+    int64_t delay = b->base_ms;
+    for (int64_t i = 0; i < attempt && delay < b->max_ms; i++) delay *= 2;
+    if (delay > b->max_ms) delay = b->max_ms;
+    int64_t ms = delay / 2 + (int64_t)(next_random(b) % (uint64_t)(delay / 2 + 1));
+    struct timespec t = { .tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000 };
+    nanosleep(&t, NULL);
+}

@@ -1,0 +1,22 @@
+/*
+** retry.h: how sinks wait between attempts to write a batch.
+**
+** Exponential backoff with "equal jitter": the wait doubles with each
+** attempt up to a ceiling, and half of it is random, so that many writers
+** recovering from the same outage do not retry in step.
+*/
+#ifndef SLUICE_RETRY_H
+#define SLUICE_RETRY_H
+
+#include <stdint.h>
+
+typedef struct SlBackoff {
+    int64_t base_ms, max_ms;
+    uint64_t jitter_state;
+} SlBackoff;
+
+void sl_backoff_init(SlBackoff *b, int64_t base_ms, int64_t max_ms);
+/* Sleeps before retry number `attempt` (0 for the first retry). */
+void sl_backoff_wait(SlBackoff *b, int64_t attempt);
+
+#endif
