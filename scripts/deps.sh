@@ -22,9 +22,12 @@ packages=(
   wasi-libc libclang-rt-19-dev-wasm32  # C to wasm32-wasi (tests, benchmarks)
   rustc cargo libstd-rust-dev-wasm32 librust-serde-dev librust-serde-json-dev
   librust-serde-derive-dev      # Rust SDK and examples (wasm32, offline crates)
-  nodejs npm                    # the dashboard's front end (npm ci) and its test
+  nodejs                        # the dashboard's front end (npm ci) and its test
   chromium                      # the dashboard's test, headless
 )
+# A Node.js from elsewhere (NodeSource) brings its own npm, which Debian's
+# npm package conflicts with.
+command -v npm >/dev/null 2>&1 || packages+=(npm)
 
 missing=()
 for p in "${packages[@]}"; do

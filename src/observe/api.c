@@ -96,6 +96,10 @@ static json_t *error_doc(const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(message, sizeof message, fmt, ap);
     va_end(ap);
+    /* It may quote the request, which need not be valid UTF-8 (jansson
+    ** refuses that) and is safer without control characters anyway. */
+    for (char *m = message; *m; m++)
+        if ((unsigned char)*m < 0x20 || (unsigned char)*m >= 0x7f) *m = '?';
     return json_pack("{s:s}", "error", message);
 }
 
@@ -149,16 +153,58 @@ static bool positive_arg(struct MHD_Connection *c, const char *name, bool whole,
     return true;
 }
 
+/* A tap response: the stream, and the client's socket. */
+typedef struct TapResponse {
+    SlTapStream *stream;
+    int fd;
+} TapResponse;
+
+/* A client that leaves while its component is quiet is never noticed by a
+** failed write: look for the end of what it sends instead. (A client that
+** only half-closes after its request is taken as gone; HTTP clients do not
+** do that.) */
+static bool client_left(int fd)
+{
+    char byte;
+    return recv(fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT) == 0;
+}
+
 static ssize_t tap_reader(void *cls, uint64_t pos, char *buf, size_t max)
 {
     (void)pos;
-    ssize_t n = sl_tap_read(cls, buf, max);
-    return n < 0 ? MHD_CONTENT_READER_END_OF_STREAM : n;
+    TapResponse *t = cls;
+    ssize_t n = sl_tap_read(t->stream, buf, max);
+    if (n < 0) return MHD_CONTENT_READER_END_OF_STREAM;
+    if (n == 0 && client_left(t->fd)) return MHD_CONTENT_READER_END_WITH_ERROR;
+    return n;
 }
 
 static void tap_done(void *cls)
 {
-    sl_tap_close(cls);
+    TapResponse *t = cls;
+    sl_tap_close(t->stream);
+    free(t);
+}
+
+/* Serves the stream `s` (and closes it when the response ends). */
+static enum MHD_Result send_tap(struct MHD_Connection *c, SlTapStream *s)
+{
+    const union MHD_ConnectionInfo *info =
+        MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+    TapResponse *t = malloc(sizeof *t);
+    if (!t) abort();
+    *t = (TapResponse){ .stream = s, .fd = info ? info->connect_fd : -1 };
+    struct MHD_Response *r = MHD_create_response_from_callback(
+        MHD_SIZE_UNKNOWN, TAP_BLOCK, tap_reader, t, tap_done);
+    if (!r) {
+        tap_done(t);
+        return MHD_NO;
+    }
+    MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "application/x-ndjson");
+    MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+    enum MHD_Result ret = MHD_queue_response(c, MHD_HTTP_OK, r);
+    MHD_destroy_response(r);
+    return ret;
 }
 
 static enum MHD_Result tap(SlApi *api, struct MHD_Connection *c)
@@ -185,17 +231,7 @@ static enum MHD_Result tap(SlApi *api, struct MHD_Connection *c)
         json_object_set_new(doc, "components", component_names(api->pipeline));
         return send_json(c, MHD_HTTP_NOT_FOUND, doc);
     }
-    struct MHD_Response *r = MHD_create_response_from_callback(
-        MHD_SIZE_UNKNOWN, TAP_BLOCK, tap_reader, s, tap_done);
-    if (!r) {
-        sl_tap_close(s);
-        return MHD_NO;
-    }
-    MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "application/x-ndjson");
-    MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
-    enum MHD_Result ret = MHD_queue_response(c, MHD_HTTP_OK, r);
-    MHD_destroy_response(r);
-    return ret;
+    return send_tap(c, s);
 }
 
 static enum MHD_Result answer(void *cls, struct MHD_Connection *c, const char *url,

@@ -132,9 +132,12 @@ static SimKind inject(SimSensor *s, double *gas_offset)
     }
     /* A shifted baseline shifts back (a source of VOCs brought into the
        room, later taken out), so that it never wanders off. */
-    double step = gas_for_iaq(sim_rng_range(&s->rng, SHIFT_MIN, SHIFT_MAX));
-    if (s->gas_shift != 0.0) s->gas_shift = 0.0;
-    else s->gas_shift = sim_rng_uniform(&s->rng) < 0.5 ? step : -step;
+    if (s->gas_shift != 0.0) {
+        s->gas_shift = 0.0;
+    } else {
+        double step = gas_for_iaq(sim_rng_range(&s->rng, SHIFT_MIN, SHIFT_MAX));
+        s->gas_shift = sim_rng_uniform(&s->rng) < 0.5 ? step : -step;
+    }
     s->shift_truth_left = SHIFT_TRUTH_READINGS - 1;
     return SIM_LEVEL_SHIFT;
 }
@@ -152,7 +155,7 @@ void sim_sensor_read(SimSensor *s, SimReading *out)
     int64_t t = s->next_ms;
     s->next_ms += s->interval_ms;
     double days = (double)(t - s->start_ms) / DAY_MS;
-    double hour = (double)(t % 86400000 + (t % 86400000 < 0 ? 86400000 : 0)) / 3600000.0;
+    double hour = (double)(t % 86400000) / 3600000.0;   /* t >= 0: from 1970 on */
     double warm = cos(2.0 * PI * (hour - 15.0) / 24.0);   /* 1 at 15:00, -1 at 03:00 */
 
     weather_step(s);

@@ -24,6 +24,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <math.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -124,13 +125,14 @@ static void find_web_dir(char out[PATH_MAX])
 
 /* ---- Taking in records ------------------------------------------------ */
 
+/* A timestamp, RFC 3339 text or seconds since 1970, in milliseconds. */
 static bool read_time(const SlRecord *r, const char *field, int64_t *ms)
 {
     const SlValue *v = sl_get(r, field);
     int64_t ns;
     if (v && v->type == SL_TIMESTAMP) ns = v->as.ns;
     else if (v && v->type == SL_STRING && sl_parse_time(v->as.s, v->len, &ns)) ;
-    else if (v && v->type == SL_INT) ns = v->as.i * 1000000000;
+    else if (v && v->type == SL_INT && llabs(v->as.i) < INT64_MAX / 1000000000) ns = v->as.i * 1000000000;
     else return false;
     *ms = ns / 1000000;
     return true;
@@ -142,7 +144,7 @@ static bool read_number(const SlRecord *r, const char *field, double *out)
     if (v && v->type == SL_FLOAT) *out = v->as.f;
     else if (v && v->type == SL_INT) *out = (double)v->as.i;
     else return false;
-    return true;
+    return isfinite(*out);          /* JSON has no NaN or infinity */
 }
 
 static int64_t now_ms(void)

@@ -372,6 +372,7 @@ EOF
     want_code 503 draining.json
     want_in draining.json '"status":"draining"'
     cat "$WORK/fifo" >/dev/null &
+    sleep 0.5                       # cat has the FIFO open before the holder goes
     kill $holder
     while kill -0 "$PID" 2>/dev/null && [ $waited -lt 100 ]; do
         sleep 0.1
