@@ -26,6 +26,9 @@ module=$root/build/examples/anomaly_c.wasm
 days=${DEMO_DAYS:-16}
 speed=${DEMO_SPEED:-28800}
 work=$(mktemp -d "${TMPDIR:-/tmp}/sluice-demo.XXXXXX")
+# The children run in sessions of their own (setsid): Ctrl-C reaches only
+# this script, which stops them in order; a pipeline signalled twice would
+# exit without draining.
 pids=()
 
 say() { echo "demo: $*" >&2; }
@@ -77,7 +80,7 @@ publish() {
   port=$(free_port)
   mkdir -p "$work/registry" "$work/package"
   token=$("$sluice" registry token add demo --data "$work/registry" 2>/dev/null) || return 1
-  "$sluice" registry serve --data "$work/registry" --listen "127.0.0.1:$port" >"$work/registry.log" 2>&1 &
+  setsid "$sluice" registry serve --data "$work/registry" --listen "127.0.0.1:$port" >"$work/registry.log" 2>&1 &
   pids+=($!)
   export SLUICE_REGISTRY_URL=http://127.0.0.1:$port SLUICE_REGISTRY_TOKEN=$token
   wait_http "$SLUICE_REGISTRY_URL/api/v1/artifacts" 10 || return 1
@@ -108,7 +111,7 @@ start_pipeline() {
   [ -n "${DEMO_PORT:-}" ] || port_is_free "$dash_port" || dash_port=$(free_port)
   export AQ_LISTEN=127.0.0.1:$(free_port) AQ_DASHBOARD=127.0.0.1:$dash_port AQ_DATA=$work
   export ANOMALY_MODULE=$module
-  "$sluice" run --quiet "$(pipeline_file)" 2>"$work/pipeline.log" &
+  setsid "$sluice" run --quiet "$(pipeline_file)" 2>"$work/pipeline.log" &
   pipeline_pid=$!
   pids+=($pipeline_pid)
   wait_http "http://$AQ_DASHBOARD/api/series" 15 || { cat "$work/pipeline.log" >&2; die "the pipeline did not start"; }
@@ -117,7 +120,7 @@ start_pipeline() {
 start_simulator() {
   local pace=(--speed "$speed")
   [ "$speed" = 0 ] && pace=(--fast)
-  "$sluice" sim bme680 "${pace[@]}" --duration "${days}d" --connect "$AQ_LISTEN" \
+  setsid "$sluice" sim bme680 "${pace[@]}" --duration "${days}d" --connect "$AQ_LISTEN" \
     --truth "$work/truth.csv" 2>"$work/sim.log" &
   sim_pid=$!
   pids+=($sim_pid)

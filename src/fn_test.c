@@ -26,6 +26,7 @@
 ** ..., got ...`, then `N passed, M failed`.
 */
 #include "commands.h"
+#include "common/yamljson.h"
 #include "fn_cli.h"
 
 #include <errno.h>
@@ -116,104 +117,22 @@ static int problem(Suite *s, const yaml_node_t *at, const char *fmt, ...)
     return -1;
 }
 
-/* ---- YAML to JSON --------------------------------------------------------- */
+/* ---- Documents ------------------------------------------------------------ */
 
 static const char *scalar(const yaml_node_t *node)
 {
     return (const char *)node->data.scalar.value;
 }
 
-static bool is_one_of(const char *text, const char *const *words)
-{
-    for (; *words; words++)
-        if (!strcmp(text, *words)) return true;
-    return false;
-}
-
-/* A plain (unquoted) scalar as YAML's core schema reads it. */
-static json_t *plain_scalar(const char *text)
-{
-    static const char *const nulls[] = { "", "~", "null", "Null", "NULL", NULL };
-    static const char *const trues[] = { "true", "True", "TRUE", NULL };
-    static const char *const falses[] = { "false", "False", "FALSE", NULL };
-    if (is_one_of(text, nulls)) return json_null();
-    if (is_one_of(text, trues)) return json_true();
-    if (is_one_of(text, falses)) return json_false();
-    char *end;
-    errno = 0;
-    long long i = strtoll(text, &end, 10);
-    if (*text && !*end && !errno && strspn(text, "+-0123456789") == strlen(text))
-        return json_integer(i);
-    double d = strtod(text, &end);
-    if (*text && !*end && strspn(text, "+-.0123456789eE") == strlen(text))
-        return json_real(d);
-    return json_string(text);
-}
-
-static json_t *node_to_json(Suite *s, yaml_node_t *node, int depth);
-
-static json_t *sequence_to_json(Suite *s, yaml_node_t *node, int depth)
-{
-    json_t *array = json_array();
-    for (yaml_node_item_t *it = node->data.sequence.items.start;
-         array && it < node->data.sequence.items.top; it++) {
-        json_t *item = node_to_json(s, yaml_document_get_node(&s->doc, *it),
-                                    depth + 1);
-        if (!item || json_array_append_new(array, item)) {
-            json_decref(array);
-            return NULL;
-        }
-    }
-    return array;
-}
-
-static json_t *mapping_to_json(Suite *s, yaml_node_t *node, int depth)
-{
-    json_t *object = json_object();
-    for (yaml_node_pair_t *p = node->data.mapping.pairs.start;
-         object && p < node->data.mapping.pairs.top; p++) {
-        yaml_node_t *key = yaml_document_get_node(&s->doc, p->key);
-        if (key->type != YAML_SCALAR_NODE) {
-            problem(s, key, "a key must be a plain string");
-            json_decref(object);
-            return NULL;
-        }
-        json_t *value = node_to_json(s, yaml_document_get_node(&s->doc, p->value),
-                                     depth + 1);
-        if (!value || json_object_set_new(object, scalar(key), value)) {
-            json_decref(object);
-            return NULL;
-        }
-    }
-    return object;
-}
-
-static json_t *node_to_json(Suite *s, yaml_node_t *node, int depth)
-{
-    if (depth > MAX_DEPTH) {
-        problem(s, node, "nested more than %d levels deep", MAX_DEPTH);
-        return NULL;
-    }
-    switch (node->type) {
-    case YAML_SCALAR_NODE:
-        if (node->data.scalar.style == YAML_PLAIN_SCALAR_STYLE)
-            return plain_scalar(scalar(node));
-        return json_stringn(scalar(node), node->data.scalar.length);
-    case YAML_SEQUENCE_NODE:
-        return sequence_to_json(s, node, depth);
-    case YAML_MAPPING_NODE:
-        return mapping_to_json(s, node, depth);
-    default:
-        problem(s, node, "empty node");
-        return NULL;
-    }
-}
-
 /* A document: a YAML mapping or list, or a scalar holding JSON text. */
 static json_t *document(Suite *s, yaml_node_t *node, const char *what)
 {
     if (node->type != YAML_SCALAR_NODE) {
-        json_t *doc = node_to_json(s, node, 0);
+        YamlJsonError why;
+        json_t *doc = yaml_to_json(&s->doc, node, MAX_DEPTH, &why);
+        if (!doc && why.message[0] && !s->problem[0])
+            snprintf(s->problem, sizeof s->problem, "%s:%zu: %s", s->path,
+                     why.line, why.message);
         if (!doc) problem(s, node, "%s cannot be converted to JSON", what);
         return doc;
     }

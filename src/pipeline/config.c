@@ -368,3 +368,17 @@ bool sl_scalar_null(const SlConf *node)
            (!strcmp(node->text, "") || !strcmp(node->text, "~") ||
             !strcmp(node->text, "null"));
 }
+
+SlValue sl_conf_value(const SlConf *scalar)
+{
+    int64_t i;
+    double f;
+    bool b;
+    if (!scalar->quoted) {
+        if (sl_scalar_null(scalar)) return sl_null();
+        if (sl_scalar_int(scalar->text, &i)) return sl_int(i);
+        if (sl_scalar_float(scalar->text, &f)) return sl_float(f);
+        if (sl_scalar_bool(scalar->text, &b)) return sl_bool(b);
+    }
+    return sl_str(scalar->text, strlen(scalar->text));
+}

@@ -12,6 +12,8 @@
 #ifndef SLUICE_CONFIG_H
 #define SLUICE_CONFIG_H
 
+#include "record.h"
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -70,5 +72,10 @@ bool sl_scalar_int(const char *text, int64_t *out);
 bool sl_scalar_float(const char *text, double *out);
 bool sl_scalar_bool(const char *text, bool *out);
 bool sl_scalar_null(const SlConf *node);
+
+/* A scalar as a value: plain numbers, booleans and null keep their type,
+** anything quoted is a string. A string points into the node's text, which
+** outlives the pipeline's components. */
+SlValue sl_conf_value(const SlConf *scalar);
 
 #endif

@@ -2,12 +2,11 @@
 ** manifest.c: reading, checking and writing manifest.yaml (manifest.h).
 **
 ** The YAML is loaded with libyaml and turned into JSON following YAML's core
-** schema (plain scalars may be numbers, booleans or null; quoted ones are
-** strings), then every field is checked against the rules below.
+** schema (src/common/yamljson.c), then every field is checked against the rules below.
 */
 #include "manifest.h"
+#include "../common/yamljson.h"
 
-#include <errno.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -30,106 +29,21 @@ static bool fail(char *err, size_t errlen, const char *fmt, ...)
     return false;
 }
 
-/* ---- YAML to JSON ------------------------------------------------------ */
+/* ---- Loading ------------------------------------------------------------ */
 
-typedef struct Loader {
-    yaml_document_t doc;
-    char *err;
-    size_t errlen;
-} Loader;
-
-static bool word_in(const char *text, const char *const *words)
+/* The JSON of the manifest's root mapping; NULL after writing why in err. */
+static json_t *convert(yaml_document_t *yaml, yaml_node_t *root, char *err,
+                       size_t errlen)
 {
-    for (; *words; words++)
-        if (!strcmp(text, *words)) return true;
-    return false;
-}
-
-/* A plain scalar under YAML's core schema. */
-static json_t *plain_scalar(const char *text)
-{
-    static const char *const nulls[] = { "", "~", "null", "Null", "NULL", NULL };
-    static const char *const trues[] = { "true", "True", "TRUE", NULL };
-    static const char *const falses[] = { "false", "False", "FALSE", NULL };
-    if (word_in(text, nulls)) return json_null();
-    if (word_in(text, trues)) return json_true();
-    if (word_in(text, falses)) return json_false();
-    size_t len = strlen(text);
-    char *end;
-    errno = 0;
-    if (strspn(text, "+-0123456789") == len) {
-        long long i = strtoll(text, &end, 10);
-        if (!*end && !errno) return json_integer(i);
-    }
-    if (strspn(text, "+-.0123456789eE") == len) {
-        double d = strtod(text, &end);
-        if (!*end) return json_real(d);
-    }
-    return json_string(text);
-}
-
-static json_t *node_to_json(Loader *l, yaml_node_t *node, int depth);
-
-static json_t *sequence_to_json(Loader *l, yaml_node_t *node, int depth)
-{
-    json_t *array = json_array();
-    for (yaml_node_item_t *it = node->data.sequence.items.start;
-         array && it < node->data.sequence.items.top; it++) {
-        json_t *item = node_to_json(l, yaml_document_get_node(&l->doc, *it), depth + 1);
-        if (!item || json_array_append_new(array, item)) {
-            json_decref(array);
-            return NULL;
-        }
-    }
-    return array;
-}
-
-static json_t *mapping_to_json(Loader *l, yaml_node_t *node, int depth)
-{
-    json_t *object = json_object();
-    for (yaml_node_pair_t *p = node->data.mapping.pairs.start;
-         object && p < node->data.mapping.pairs.top; p++) {
-        yaml_node_t *key = yaml_document_get_node(&l->doc, p->key);
-        if (key->type != YAML_SCALAR_NODE) {
-            fail(l->err, l->errlen, "line %zu: a key must be a string",
-                 key->start_mark.line + 1);
-            json_decref(object);
-            return NULL;
-        }
-        json_t *value = node_to_json(l, yaml_document_get_node(&l->doc, p->value), depth + 1);
-        if (!value || json_object_set_new(object, (const char *)key->data.scalar.value, value)) {
-            json_decref(object);
-            return NULL;
-        }
-    }
-    return object;
-}
-
-static json_t *node_to_json(Loader *l, yaml_node_t *node, int depth)
-{
-    if (depth > MAX_DEPTH) {
-        fail(l->err, l->errlen, "line %zu: nested more than %d levels deep",
-             node->start_mark.line + 1, MAX_DEPTH);
-        return NULL;
-    }
-    switch (node->type) {
-    case YAML_SCALAR_NODE:
-        if (node->data.scalar.style == YAML_PLAIN_SCALAR_STYLE)
-            return plain_scalar((const char *)node->data.scalar.value);
-        return json_stringn((const char *)node->data.scalar.value, node->data.scalar.length);
-    case YAML_SEQUENCE_NODE:
-        return sequence_to_json(l, node, depth);
-    case YAML_MAPPING_NODE:
-        return mapping_to_json(l, node, depth);
-    default:
-        fail(l->err, l->errlen, "line %zu: empty node", node->start_mark.line + 1);
-        return NULL;
-    }
+    YamlJsonError why;
+    json_t *doc = yaml_to_json(yaml, root, MAX_DEPTH, &why);
+    if (!doc && why.message[0]) fail(err, errlen, "line %zu: %s", why.line, why.message);
+    return doc;
 }
 
 static json_t *load_yaml(const char *text, size_t len, char *err, size_t errlen)
 {
-    Loader l = { .err = err, .errlen = errlen };
+    yaml_document_t yaml;
     yaml_parser_t parser;
     if (!yaml_parser_initialize(&parser)) {
         fail(err, errlen, "out of memory");
@@ -137,22 +51,29 @@ static json_t *load_yaml(const char *text, size_t len, char *err, size_t errlen)
     }
     yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
     json_t *doc = NULL;
-    if (!yaml_parser_load(&parser, &l.doc)) {
+    if (!yaml_parser_load(&parser, &yaml)) {
         fail(err, errlen, "line %zu: %s", parser.problem_mark.line + 1,
              parser.problem ? parser.problem : "not YAML");
     } else {
-        yaml_node_t *root = yaml_document_get_root_node(&l.doc);
+        yaml_node_t *root = yaml_document_get_root_node(&yaml);
         if (!root || root->type != YAML_MAPPING_NODE)
             fail(err, errlen, "the manifest must be a YAML mapping");
         else
-            doc = node_to_json(&l, root, 0);
-        yaml_document_delete(&l.doc);
+            doc = convert(&yaml, root, err, errlen);
+        yaml_document_delete(&yaml);
     }
     yaml_parser_delete(&parser);
     return doc;
 }
 
 /* ---- Checking ---------------------------------------------------------- */
+
+static bool word_in(const char *text, const char *const *words)
+{
+    for (; *words; words++)
+        if (!strcmp(text, *words)) return true;
+    return false;
+}
 
 static const char *const known_keys[] = {
     "name", "version", "description", "language", "abi", "entry",

@@ -39,20 +39,6 @@ typedef struct Fields {
 
 enum { RENAME, REMOVE, SET, CAST };
 
-static SlValue constant(const SlConf *c)
-{
-    int64_t i;
-    double f;
-    bool b;
-    if (!c->quoted) {
-        if (sl_scalar_null(c)) return sl_null();
-        if (sl_scalar_int(c->text, &i)) return sl_int(i);
-        if (sl_scalar_float(c->text, &f)) return sl_float(f);
-        if (sl_scalar_bool(c->text, &b)) return sl_bool(b);
-    }
-    return sl_str(c->text, strlen(c->text));
-}
-
 static void load(Fields *f, int which, const SlConf *list)
 {
     if (!list || sl_scalar_null(list)) return;
@@ -64,7 +50,7 @@ static void load(Fields *f, int which, const SlConf *list)
         op->name = which == REMOVE ? c->text : c->key;
         op->name_len = strlen(op->name);
         if (which == RENAME) op->to = c->text, op->to_len = strlen(c->text);
-        if (which == SET) op->value = constant(c);
+        if (which == SET) op->value = sl_conf_value(c);
         if (which == CAST) sl_type_parse(c->text, &op->type);
     }
 }

@@ -19,11 +19,15 @@
 */
 #include "../pipeline/component.h"
 #include "../pipeline/encode.h"
+#include "../registry/resolve.h"
 #include "columnar.h"
 #include "window.h"
 #include "../../lib/fn/sluice_fn_host.h"
 
 #include <errno.h>
+#include <inttypes.h>
+#include <jansson.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -65,6 +69,7 @@ static const SlSetting window_settings[] = {
     { 0 },
 };
 
+/* In the order of manifest_limits below. */
 static const SlSetting limit_settings[] = {
     { .name = "fuel", .type = SL_SET_INT, .def = "0", .min = 0, .max = INT64_MAX,
       .doc = "Instructions per call; 0: unlimited." },
@@ -77,9 +82,22 @@ static const SlSetting limit_settings[] = {
     { 0 },
 };
 
+/* What a manifest calls each of limit_settings (docs/registry.md). */
+static const char *const manifest_limits[] = { "fuel", "timeout_ms", "max_memory_mib", "max_output" };
+
+static const SlSetting public_key = { .type = SL_SET_STRING };
+
 static const SlSetting settings[] = {
-    { .name = "module", .type = SL_SET_STRING, .required = true,
-      .doc = "The function: a path to its .wasm file." },
+    { .name = "module", .type = SL_SET_STRING,
+      .doc = "The function: a path to its .wasm file. Give this or `artifact`." },
+    { .name = "artifact", .type = SL_SET_STRING,
+      .doc = "The function from a registry: NAME@VERSION or NAME@latest, resolved at start and cached." },
+    { .name = "registry", .type = SL_SET_STRING, .def = "$SLUICE_REGISTRY_URL, or the registry config file",
+      .doc = "The registry's URL, for `artifact`." },
+    { .name = "trusted_signers", .type = SL_SET_LIST, .item = &public_key,
+      .doc = "Public keys (hex, from `sluice keygen`): the artifact must be signed by one of them." },
+    { .name = "cache_dir", .type = SL_SET_STRING, .def = "$SLUICE_CACHE, $XDG_CACHE_HOME/sluice or ~/.cache/sluice",
+      .doc = "Where resolved artifacts are kept, so that a restart works offline." },
     { .name = "config", .type = SL_SET_ANY,
       .doc = "A mapping handed to the function's init, as JSON." },
     { .name = "window", .type = SL_SET_OBJECT, .fields = window_settings, .def = "count: 1",
@@ -132,6 +150,7 @@ typedef struct Pool {
 
 struct Function {
     sfn_module *module;
+    Manifest *manifest;             /* of the artifact; NULL for a module file */
     sfn_options options;
     SlBuf config;                   /* the `config` setting as JSON */
     Windows *windows;
@@ -370,26 +389,10 @@ static void finish(SlCtx *ctx)
 
 /* ---- Configuration --------------------------------------------------- */
 
-/* A YAML scalar as a value: plain numbers, booleans and null keep their
-** type, anything quoted is a string. */
-static SlValue scalar_value(const SlConf *c)
-{
-    int64_t i;
-    double f;
-    bool b;
-    if (!c->quoted) {
-        if (sl_scalar_null(c)) return sl_null();
-        if (sl_scalar_int(c->text, &i)) return sl_int(i);
-        if (sl_scalar_float(c->text, &f)) return sl_float(f);
-        if (sl_scalar_bool(c->text, &b)) return sl_bool(b);
-    }
-    return sl_str(c->text, strlen(c->text));
-}
-
 static void put_conf_json(SlBuf *b, const SlConf *c)
 {
     if (c->kind == SL_CONF_SCALAR) {
-        SlValue v = scalar_value(c);
+        SlValue v = sl_conf_value(c);
         sl_json_value(b, &v);
         return;
     }
@@ -407,6 +410,56 @@ static void put_conf_json(SlBuf *b, const SlConf *c)
     sl_buf_putc(b, map ? '}' : ']');
 }
 
+/* The manifest's default config under the node's: the node's keys win, and
+** mappings both have are merged the same way, key by key. */
+static void merge_defaults(json_t *config, json_t *defaults)
+{
+    const char *key;
+    json_t *def;
+    json_object_foreach(defaults, key, def) {
+        json_t *own = json_object_get(config, key);
+        if (!own) json_object_set(config, key, def);
+        else if (json_is_object(own) && json_is_object(def)) merge_defaults(own, def);
+    }
+}
+
+static void apply_default_config(Function *fn)
+{
+    json_t *defaults = fn->manifest ? json_object_get(fn->manifest->doc, "config") : NULL;
+    if (!json_object_size(defaults)) return;
+    json_t *config = json_loadb(fn->config.data, fn->config.len, 0, NULL);
+    if (!config) abort(); /* put_conf_json writes valid JSON */
+    merge_defaults(config, defaults);
+    char *text = json_dumps(config, JSON_COMPACT);
+    if (!text) abort();
+    fn->config.len = 0;
+    sl_buf_put(&fn->config, text, strlen(text));
+    free(text);
+    json_decref(config);
+}
+
+/* Limit i of limit_settings: the node's own, else the artifact's
+** suggestion (which must be in the node's range), else the default. */
+static int64_t limit(SlCtx *ctx, Function *fn, const SlConf *conf, size_t i, bool *bad)
+{
+    const SlSetting *s = &limit_settings[i];
+    int64_t def = 0;
+    sl_scalar_int(s->def, &def);
+    const SlConf *limits = sl_conf_get(conf, "limits");
+    json_t *suggested = fn->manifest ? json_object_get(json_object_get(fn->manifest->doc, "limits"),
+                                                       manifest_limits[i]) : NULL;
+    if (!suggested || sl_conf_get(limits, s->name)) return sl_conf_int(limits, s->name, def);
+    int64_t v = json_integer_value(suggested);
+    if (v < s->min || v > s->max) {
+        sl_conf_error(ctx, sl_conf_get(conf, "artifact"),
+                      "artifact %s: its manifest's limit %s: %" PRId64 " is outside %" PRId64
+                      "..%" PRId64 "; set limits.%s on the node", fn->manifest->name,
+                      manifest_limits[i], v, s->min, s->max, s->name);
+        *bad = true;
+    }
+    return v;
+}
+
 static int read_config(SlCtx *ctx, Function *fn, const SlConf *conf)
 {
     const SlConf *config = sl_conf_get(conf, "config");
@@ -416,17 +469,18 @@ static int read_config(SlCtx *ctx, Function *fn, const SlConf *conf)
     }
     if (config && config->kind == SL_CONF_MAP) put_conf_json(&fn->config, config);
     else sl_buf_put(&fn->config, "{}", 2);
+    apply_default_config(fn);
     fn->options = sfn_default_options();
     fn->options.config = fn->config.data;
     fn->options.config_len = fn->config.len;
-    const SlConf *limits = sl_conf_get(conf, "limits");
+    bool bad = false;
     fn->options.limits = (sfn_limits){
-        .fuel = (uint64_t)sl_conf_int(limits, "fuel", 0),
-        .timeout_ms = (uint64_t)sl_conf_int(limits, "timeout_ms", 0),
-        .max_memory_pages = (uint32_t)(sl_conf_int(limits, "memory_mib", 256) * PAGES_PER_MIB),
-        .max_output = (size_t)sl_conf_int(limits, "max_output_bytes", 16 << 20),
+        .fuel = (uint64_t)limit(ctx, fn, conf, 0, &bad),
+        .timeout_ms = (uint64_t)limit(ctx, fn, conf, 1, &bad),
+        .max_memory_pages = (uint32_t)(limit(ctx, fn, conf, 2, &bad) * PAGES_PER_MIB),
+        .max_output = (size_t)limit(ctx, fn, conf, 3, &bad),
     };
-    return 0;
+    return bad ? -1 : 0;
 }
 
 static void read_fields(Function *fn, const SlConf *list)
@@ -438,27 +492,107 @@ static void read_fields(Function *fn, const SlConf *list)
     fn->nfields = list->count;
 }
 
+/* ---- Artifacts ------------------------------------------------------- */
+
+/* Where resolved artifacts are kept: cache_dir, $SLUICE_CACHE,
+** $XDG_CACHE_HOME/sluice or ~/.cache/sluice. */
+static bool cache_dir(SlCtx *ctx, const SlConf *conf, char *out, size_t cap)
+{
+    const char *set = sl_conf_str(conf, "cache_dir", NULL);
+    const char *env = getenv("SLUICE_CACHE"), *xdg = getenv("XDG_CACHE_HOME");
+    const char *home = getenv("HOME");
+    if (set) snprintf(out, cap, "%s", sl_path(ctx, set));
+    else if (env && *env) snprintf(out, cap, "%s", env);
+    else if (xdg && *xdg) snprintf(out, cap, "%s/sluice", xdg);
+    else if (home && *home) snprintf(out, cap, "%s/.cache/sluice", home);
+    else return false;
+    return true;
+}
+
+/* trusted_signers as registry_resolve takes them: NULL-ended, or NULL
+** when not set (then unsigned artifacts are accepted). An empty list
+** trusts no one. */
+static int read_signers(SlCtx *ctx, const SlConf *list, const char ***out)
+{
+    *out = NULL;
+    if (!list || list->kind != SL_CONF_SEQ) return 0;
+    *out = calloc(list->count + 1, sizeof **out);
+    if (!*out) abort();
+    int problems = 0;
+    for (size_t i = 0; i < list->count; i++) {
+        const char *key = list->items[i]->text;
+        (*out)[i] = key;
+        if (strlen(key) != 64 || strspn(key, "0123456789abcdef") != 64) {
+            sl_conf_error(ctx, list->items[i], "a trusted signer is a public key: 64 lowercase hex "
+                          "digits, as `sluice keygen` prints (got '%.80s')", key);
+            problems = -1;
+        }
+    }
+    return problems;
+}
+
+/* Resolves `artifact:` (downloading it into the cache unless it is there)
+** to the path of its module, malloc'd in *path. Without a registry URL
+** anywhere, only the cache is used. */
+static int resolve_artifact(SlCtx *ctx, Function *fn, const SlConf *conf, char **path)
+{
+    const SlConf *node = sl_conf_get(conf, "artifact");
+    char cache[PATH_MAX], err[1024];
+    if (!cache_dir(ctx, conf, cache, sizeof cache)) {
+        sl_conf_error(ctx, node, "no cache for artifacts: set cache_dir, SLUICE_CACHE or HOME");
+        return -1;
+    }
+    const char **signers;
+    if (read_signers(ctx, sl_conf_get(conf, "trusted_signers"), &signers)) {
+        free(signers);
+        return -1;
+    }
+    RegistryClientConfig client;
+    bool online = client_config_load(&client, sl_conf_str(conf, "registry", NULL), NULL, err, sizeof err);
+    int rc = registry_resolve(online ? &client : NULL, node->text, cache, signers, path,
+                              &fn->manifest, err, sizeof err);
+    free(signers);
+    if (rc) sl_conf_error(ctx, node, "artifact %s: %s", node->text, err);
+    return rc;
+}
+
+/* The node's module file: `module`, or the resolved `artifact` (exactly
+** one of them). *where is the setting, for errors; *path is malloc'd. */
+static int module_path(SlCtx *ctx, Function *fn, const SlConf *conf, const SlConf **where, char **path)
+{
+    const SlConf *module = sl_conf_get(conf, "module"), *artifact = sl_conf_get(conf, "artifact");
+    *where = module ? module : artifact;
+    *path = NULL;
+    if (!module == !artifact) {
+        sl_conf_error(ctx, module ? artifact : conf, "%s", module
+                      ? "give either 'module' or 'artifact', not both"
+                      : "missing 'module' (a .wasm file) or 'artifact' (NAME@VERSION from a registry)");
+        return -1;
+    }
+    if (artifact) return resolve_artifact(ctx, fn, conf, path);
+    *path = strdup(sl_path(ctx, module->text));
+    if (!*path) abort();
+    return 0;
+}
+
 /* Loads and checks the module, and makes worker 0's instance, so that
 ** `sluice validate` reports a missing or broken function. */
-static int load_module(SlCtx *ctx, Function *fn, const SlConf *conf)
+static int load_module(SlCtx *ctx, Function *fn, const SlConf *where, const char *path)
 {
-    const SlConf *node = sl_conf_get(conf, "module");
-    const char *path = sl_path(ctx, node->text);
     if (access(path, R_OK) != 0) {
-        sl_conf_error(ctx, node, "cannot read the module '%s': %s", path, strerror(errno));
+        sl_conf_error(ctx, where, "cannot read the module '%s': %s", path, strerror(errno));
         return -1;
     }
     sfn_error err;
     fn->module = sfn_module_load_file(path, &err);
     if (fn->module) fn->workers[0].instance = sfn_instance_new(fn->module, &fn->options, &err);
     if (!fn->workers[0].instance) {
-        sl_conf_error(ctx, node, "function %s: %s: %s", err.function, sfn_kind_name(err.kind),
+        sl_conf_error(ctx, where, "function %s: %s: %s", err.function, sfn_kind_name(err.kind),
                       err.message);
         return -1;
     }
     return 0;
 }
-
 
 static int init(SlCtx *ctx, const SlConf *conf)
 {
@@ -474,8 +608,13 @@ static int init(SlCtx *ctx, const SlConf *conf)
     read_fields(fn, sl_conf_get(conf, "fields"));
     WindowSpec spec;
     int problems = window_spec_read(ctx, sl_conf_get(conf, "window"), &spec);
+    const SlConf *where;
+    char *path;
+    problems |= module_path(ctx, fn, conf, &where, &path);
     problems |= read_config(ctx, fn, conf);
-    if (problems || load_module(ctx, fn, conf)) return -1;
+    problems = problems || load_module(ctx, fn, where, path);
+    free(path);
+    if (problems) return -1;
     fn->windows = windows_new(&spec);
     return 0;
 }
@@ -534,6 +673,7 @@ static void destroy(void *state)
     }
     free(fn->workers);
     if (fn->module) sfn_module_free(fn->module);
+    if (fn->manifest) manifest_free(fn->manifest);
     windows_free(fn->windows);
     free(fn->fields);
     sl_buf_free(&fn->config);

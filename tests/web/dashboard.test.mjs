@@ -171,3 +171,37 @@ test("readings appended to the followed file arrive live", async () => {
   mkdirSync(artifacts, { recursive: true });
   await page.screenshot({ path: join(artifacts, "dashboard.png"), fullPage: true });
 });
+
+test("without the built page, / says how to build it and the API still answers", async () => {
+  const port = await freePort();
+  const unbuilt = join(work, "unbuilt");
+  mkdirSync(unbuilt);
+  writeFileSync(join(work, "unbuilt.yaml"), `
+sources:
+  lines:
+    type: file
+    path: readings.csv
+    follow: true
+sinks:
+  dashboard:
+    type: dashboard
+    inputs: [lines]
+    address: 127.0.0.1:${port}
+`);
+  const run = spawn(sluice, ["run", "--quiet", join(work, "unbuilt.yaml")], {
+    env: { ...process.env, SLUICE_WEB: unbuilt },
+    stdio: ["ignore", "inherit", "ignore"],
+  });
+  try {
+    const base = `http://127.0.0.1:${port}/`;
+    await waitFor("the second pipeline", async () => (await fetch(`${base}api/series`)).ok);
+    const home = await fetch(base);
+    assert.equal(home.status, 200);
+    assert.match(await home.text(), /not built.*web\/build\.sh/s);
+    assert.equal((await fetch(`${base}static/dashboard.js`)).status, 404);
+  } finally {
+    const ended = new Promise((r) => run.once("exit", r));
+    run.kill("SIGTERM");
+    await ended;
+  }
+});
