@@ -99,8 +99,10 @@ bool sl_parse_time(const char *s, size_t len, int64_t *out)
     if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60)
         return false;
     int64_t secs = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec - offset;
-    *out = secs * 1000000000 + frac;
-    return true;
+    /* Nanoseconds in 64 bits reach from 1677 to 2262: refuse what lies
+       outside rather than wrap. */
+    return !__builtin_mul_overflow(secs, (int64_t)1000000000, out) &&
+           !__builtin_add_overflow(*out, frac, out);
 }
 
 /* Writes `v` as exactly `width` digits. */

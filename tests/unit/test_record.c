@@ -100,6 +100,11 @@ TEST(timestamps_parse_and_format)
     CHECK(!sl_parse_time("2026-11-24T10:00:00", 19, &ns));
     CHECK(!sl_parse_time("2026-11-24T10:00:00Zjunk", 24, &ns));
     CHECK(!sl_parse_time("", 0, &ns));
+    /* 64-bit nanoseconds end in 2262 and begin in 1677: refused, not wrapped */
+    CHECK(sl_parse_time("2262-04-11T23:47:16Z", 20, &ns));
+    CHECK(!sl_parse_time("2262-04-11T23:47:17Z", 20, &ns));
+    CHECK(!sl_parse_time("9999-12-31T23:59:59Z", 20, &ns));
+    CHECK(!sl_parse_time("0001-01-01T00:00:00Z", 20, &ns));
 }
 
 TEST(text_numbers_are_strict)
