@@ -14,7 +14,7 @@
 ** or reconnecting. libmosquitto (2.0) acknowledges a message as it hands it
 ** over, before the record is written downstream, and cannot be told to
 ** wait: a crash loses the records held in the pipeline at that moment (a
-** clean stop drains them). See docs/connectors-messaging.md.
+** clean stop drains them). See "Delivery" in docs/pipeline.md.
 **
 ** Losing the broker is not an error: the source reconnects, with a backoff
 ** doubling from RECONNECT_MIN_MS to RECONNECT_MAX_MS, and subscribes again.
