@@ -10,6 +10,10 @@
 # two; SECTIONs are passed on to it (see bench/harness.c). Everything built
 # goes to BUILD/bench/. Run from anywhere; BUILD is relative to the
 # repository root, as in the Makefile.
+#
+# Then, when no SECTION is given, the pipeline benchmark
+# (bench/pipeline/run.sh): 2,000,000 CSV lines over TCP through a Wasm
+# function, against native baselines.
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -56,3 +60,9 @@ gcc -O2 -g "${warnings[@]}" -D_DEFAULT_SOURCE -Iinclude -Ibench \
     "$build/libsluice-wasm.a" -lm -pthread
 
 "$out/harness" "$out/kernels.wasm" "$@"
+
+# The pipeline needs the whole binary, not only the engine library.
+if [ $# -eq 0 ]; then
+    [ -x "$sluice" ] || make -s B="$build" "$sluice"
+    bash bench/pipeline/run.sh "$sluice"
+fi

@@ -67,8 +67,13 @@ build() {
   fi
   if [ ! -f "$module" ] || [ -n "$(find "$root/examples/air-quality/functions/anomaly-c" "$root/lib/anomaly" -newer "$module" -type f)" ]; then
     say "building and testing the anomaly functions"
-    bash "$root/examples/air-quality/functions/build.sh" "$sluice" >"$work/functions.log" 2>&1 ||
-      { tail -20 "$work/functions.log" >&2; die "building the anomaly function failed"; }
+    # build.sh also runs the functions' checks: a failed check is shown,
+    # but only a missing module stops the demo.
+    if ! bash "$root/examples/air-quality/functions/build.sh" "$sluice" >"$work/functions.log" 2>&1; then
+      tail -20 "$work/functions.log" >&2
+      [ -f "$module" ] || die "building the anomaly function failed"
+      say "some checks of the anomaly functions failed (above); going on with $module"
+    fi
   fi
   bash "$root/web/build.sh" "$root/build/web" || die "building the dashboard's page failed"
 }
@@ -96,7 +101,7 @@ publish() {
 # function node knows artifacts, else as it is (the module file).
 pipeline_file() {
   local pipeline=$root/examples/air-quality/pipeline.yaml
-  if [ -n "${SLUICE_REGISTRY_URL:-}" ] && "$sluice" schema 2>/dev/null | grep -q '"artifact"'; then
+  if [ -n "${SLUICE_REGISTRY_URL:-}" ] && "$sluice" schema 2>/dev/null | grep '"artifact"' >/dev/null; then
     sed 's|^\( *\)module: .*|\1artifact: anomaly-detection@latest|' "$pipeline" >"$work/pipeline.yaml"
     say "the detector comes from the registry: artifact: anomaly-detection@latest"
     echo "$work/pipeline.yaml"
@@ -110,7 +115,7 @@ start_pipeline() {
   local dash_port=${DEMO_PORT:-8090}
   [ -n "${DEMO_PORT:-}" ] || port_is_free "$dash_port" || dash_port=$(free_port)
   export AQ_LISTEN=127.0.0.1:$(free_port) AQ_DASHBOARD=127.0.0.1:$dash_port AQ_DATA=$work
-  export ANOMALY_MODULE=$module
+  export ANOMALY_MODULE=$module SLUICE_CACHE=$work/cache
   setsid "$sluice" run --quiet "$(pipeline_file)" 2>"$work/pipeline.log" &
   pipeline_pid=$!
   pids+=($pipeline_pid)
@@ -152,7 +157,8 @@ stop_all() {
 # the demo stopped was not judged, so its truth is left out).
 score() {
   local db=$work/air-quality.db
-  [ -f "$db" ] || die "no readings reached the store ($db)"
+  [ -f "$db" ] && [ "$(sqlite3 "$db" "SELECT COUNT(*) FROM readings" 2>/dev/null)" != 0 ] ||
+    die "nothing to score: no sensor had two simulated days judged yet (stopped too early?)"
   sqlite3 -csv -header "$db" \
     "SELECT timestamp, sensor FROM readings WHERE is_anomaly = 1 OR is_anomaly = 'true'" >"$work/detected.csv"
   sqlite3 -csv "$db" "SELECT sensor, MAX(timestamp) FROM readings GROUP BY sensor" >"$work/seen.csv"

@@ -54,8 +54,8 @@ static char *signed_payload(const ArtifactFile *files, size_t nfiles, size_t *le
     return p;
 }
 
-static bool signature_check(Artifact *a, const ArtifactFile *sig, char *err,
-                            size_t errlen)
+bool artifact_signature_check(Artifact *a, const ArtifactFile *sig,
+                              char *err, size_t errlen)
 {
     const char *text = (const char *)sig->data;
     size_t tag = sizeof signature_tag - 1, pub = 2 * SIGN_PUBLIC_BYTES;
@@ -241,7 +241,7 @@ static bool contents_valid(Artifact *a, char *err, size_t errlen)
             return false;
         }
     const ArtifactFile *sig = find_file(a, signature_name);
-    return !sig || signature_check(a, sig, err, errlen);
+    return !sig || artifact_signature_check(a, sig, err, errlen);
 }
 
 Artifact *artifact_read(const uint8_t *bytes, size_t len, size_t max_unpacked,

@@ -55,6 +55,12 @@ void artifact_digest(const uint8_t *bytes, size_t len,
 Artifact *artifact_read(const uint8_t *bytes, size_t len, size_t max_unpacked,
                         char *err, size_t errlen);
 
+/* Checks sig, the archive's signature file, against the files of a and
+   sets a->signer; false with a message if it does not match (a file was
+   modified after it was signed). artifact_read calls it. */
+bool artifact_signature_check(Artifact *a, const ArtifactFile *sig,
+                              char *err, size_t errlen);
+
 /* Loads the module with the engine and checks its ABI v1 exports and
    imports; the message names the problem (and its byte offset for a
    malformed or invalid module). */

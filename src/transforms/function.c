@@ -16,6 +16,10 @@
 ** `instances: N` the node owns N function instances, one per thread of its
 ** own worker pool: closed windows wait until there are N of them (or a
 ** tick or the end comes), run side by side, and are emitted in order.
+**
+** The function is a `module` file, or an `artifact` from a registry that
+** init resolves into a local cache (docs/registry.md); the artifact's
+** manifest gives defaults for `config` and `limits`.
 */
 #include "../pipeline/component.h"
 #include "../pipeline/encode.h"
@@ -533,11 +537,18 @@ static int read_signers(SlCtx *ctx, const SlConf *list, const char ***out)
 
 /* Resolves `artifact:` (downloading it into the cache unless it is there)
 ** to the path of its module, malloc'd in *path. Without a registry URL
-** anywhere, only the cache is used. */
+** anywhere, only the cache is used. Filling the cache is init's one outside
+** effect, on purpose: `sluice validate` then checks the very module `sluice
+** run` will use, and a later run needs no registry. */
 static int resolve_artifact(SlCtx *ctx, Function *fn, const SlConf *conf, char **path)
 {
     const SlConf *node = sl_conf_get(conf, "artifact");
     char cache[PATH_MAX], err[1024];
+    char name[REGISTRY_NAME_MAX + 1], version[REGISTRY_VERSION_MAX + 1];
+    if (!registry_ref_parse(node->text, name, version, err, sizeof err)) {
+        sl_conf_error(ctx, node, "'artifact' is NAME@VERSION or NAME@latest: %s", err);
+        return -1;
+    }
     if (!cache_dir(ctx, conf, cache, sizeof cache)) {
         sl_conf_error(ctx, node, "no cache for artifacts: set cache_dir, SLUICE_CACHE or HOME");
         return -1;
@@ -547,12 +558,12 @@ static int resolve_artifact(SlCtx *ctx, Function *fn, const SlConf *conf, char *
         free(signers);
         return -1;
     }
-    RegistryClientConfig client;
+    RegistryClientConfig client = { 0 };
     bool online = client_config_load(&client, sl_conf_str(conf, "registry", NULL), NULL, err, sizeof err);
     int rc = registry_resolve(online ? &client : NULL, node->text, cache, signers, path,
                               &fn->manifest, err, sizeof err);
     free(signers);
-    if (rc) sl_conf_error(ctx, node, "artifact %s: %s", node->text, err);
+    if (rc) sl_conf_error(ctx, node, "%s", err); /* it names the artifact */
     return rc;
 }
 

@@ -24,9 +24,7 @@ WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
 mkdir -p "$W"
 
-passed=0
-failed=0
-problems=()
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 build_guests() {
     local src name
@@ -68,18 +66,6 @@ want_in() { # STREAM REGEX
 
 want_not_in() {
     ! grep -Eq -- "$2" "$WORK/$1" || problems+=("$1 '$(show "$1")' has /$2/")
-}
-
-verdict() {
-    if [ ${#problems[@]} -eq 0 ]; then
-        echo "ok $1"
-        passed=$((passed + 1))
-    else
-        echo "FAIL $1"
-        printf '    %s\n' "${problems[@]}"
-        failed=$((failed + 1))
-    fi
-    problems=()
 }
 
 # fails GUEST STATUS REGEX [OPTIONS...]: `fn run` of the guest on {} ends
@@ -383,5 +369,4 @@ for c in echo config guest_error escaping trap fuel_timeout memory output_cap ab
          new_c new_rust new_usage; do
     "case_$c"
 done
-echo "fn: $passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+finish fn

@@ -32,9 +32,7 @@ mkdir -p "$W"
 unset SLUICE_REGISTRY_URL SLUICE_REGISTRY_TOKEN
 export SLUICE_REGISTRY_CONFIG=$WORK/no-config.yaml HOME=$WORK
 
-passed=0
-failed=0
-problems=()
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 build_guests() {
     local src name
@@ -67,18 +65,6 @@ want_in() {
 want_not_in() {
     ! grep -Eq -- "$2" "$WORK/$1" ||
         problems+=("$1 '$(show "$1")' has /$2/")
-}
-
-verdict() {
-    if [ ${#problems[@]} -eq 0 ]; then
-        echo "ok $1"
-        passed=$((passed + 1))
-    else
-        echo "FAIL $1"
-        printf '    %s\n' "${problems[@]}"
-        failed=$((failed + 1))
-    fi
-    problems=()
 }
 
 # ---- The server ------------------------------------------------------------
@@ -644,5 +630,4 @@ for c in package package_errors push_pull list_show republish auth too_large \
          cache_tamper offline crash_recovery private_reads usage shutdown; do
     "case_$c"
 done
-echo "registry: $passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+finish registry

@@ -20,9 +20,7 @@ WORK=$(mktemp -d)
 trap 'chmod -R u+w "$WORK"; rm -rf "$WORK"' EXIT
 mkdir -p "$OUT"
 
-passed=0
-failed=0
-problems=()
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 # ---- Building the guests ---------------------------------------------------
 
@@ -78,18 +76,6 @@ want_not_in() {
 want_file() { # PATH CONTENT
     [ -f "$1" ] && [ "$(cat "$1")" = "$2" ] ||
         problems+=("file $1 does not hold '$2'")
-}
-
-verdict() {
-    if [ ${#problems[@]} -eq 0 ]; then
-        echo "ok $1"
-        passed=$((passed + 1))
-    else
-        echo "FAIL $1"
-        printf '    %s\n' "${problems[@]}"
-        failed=$((failed + 1))
-    fi
-    problems=()
 }
 
 # ---- The cases -------------------------------------------------------------
@@ -493,5 +479,4 @@ for c in hello args_env stdin exit_codes clock_random \
          fuel timeout traps bad_files link_errors memory_bomb usage; do
     "case_$c"
 done
-echo "wasm: $passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+finish wasm
