@@ -34,9 +34,7 @@ mkdir -p "$W"
 unset SLUICE_REGISTRY_URL SLUICE_REGISTRY_TOKEN SLUICE_CACHE XDG_CACHE_HOME
 export SLUICE_REGISTRY_CONFIG=$WORK/no-config.yaml HOME=$WORK
 
-passed=0
-failed=0
-problems=()
+. "$HERE/lib.sh"
 
 build_guest() {
     local src=$HERE/function/tester.c
@@ -67,19 +65,6 @@ want_in() { # FILE REGEX
 want_file() { # FILE CONTENT
     [ "$(cat "$WORK/$1" 2>/dev/null)" = "$2" ] ||
         problems+=("$1 is '$(show "$1")', wanted '$(printf %s "$2" | tr '\n' '|')'")
-}
-
-verdict() {
-    if [ ${#problems[@]} -eq 0 ]; then
-        echo "ok $1"
-        passed=$((passed + 1))
-    else
-        echo "FAIL $1"
-        printf '    %s\n' "${problems[@]}"
-        failed=$((failed + 1))
-    fi
-    problems=()
-    rm -f "$WORK"/*.ndjson
 }
 
 # ---- The server --------------------------------------------------------------
@@ -125,8 +110,9 @@ publish() {
 
 # fn_pipeline SETTINGS: p.yaml, readings.csv parsed, then the function node
 # `fn` with SETTINGS (YAML lines, indented 4; the first is line 12), writing
-# out.ndjson and errors.ndjson.
+# out.ndjson and errors.ndjson (removing those of the pipeline before).
 fn_pipeline() {
+    rm -f "$WORK"/*.ndjson
     cat >"$WORK/p.yaml" <<EOF
 sources:
   in: {type: file, path: readings.csv}
@@ -150,7 +136,7 @@ EOF
 # by its manifest), 100 (2.0.0) or 1000 (3.0.0, yanked).
 printf '%s\n' 2026-11-24T10:00:00Z,s1,0 2026-11-24T10:00:01Z,s2,150 \
     2026-11-24T10:00:02Z,s1,2 >"$WORK/readings.csv"
-flags() { # THRESHOLD_OF_VERSION -> the is_anomaly column
+flags() { # the is_anomaly column of out.ndjson, as "false true ... "
     grep -o '"is_anomaly":[a-z]*' "$WORK/out.ndjson" 2>/dev/null | cut -d: -f2 | tr '\n' ' '
 }
 want_flags() { # EXPECTED ("false true true ")
@@ -356,5 +342,4 @@ for c in exact default_cache node_config_wins latest manifest_limits manifest_li
          signed module_and_artifact offline; do
     "case_$c"
 done
-echo "artifact: $passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+finish artifact

@@ -33,13 +33,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-passed=0
-failed=0
-problems=()
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-free_port() {
-    /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
 PORT=$(free_port)
 
 # The broker keeps sessions across its restarts (persistence), as a real
@@ -69,16 +64,6 @@ stop_broker() {
     kill "$BROKER_PID" 2>/dev/null
     wait "$BROKER_PID" 2>/dev/null
     BROKER_PID=
-}
-
-lines() { if [ -f "$1" ]; then wc -l <"$1" | tr -d ' '; else echo 0; fi; }
-
-wait_for_lines() { # FILE N SECONDS
-    local tenths=0
-    while [ "$(lines "$1")" -lt "$2" ] && [ "$tenths" -lt $(($3 * 10)) ]; do
-        sleep 0.1
-        tenths=$((tenths + 1))
-    done
 }
 
 run_sluice() { # PIPELINE
@@ -117,18 +102,6 @@ PY
     [ "$missing" = 0 ] || problems+=("$(basename "$1"): $missing of $2..$3 missing ($(lines "$1") lines)")
 }
 
-finish_case() {
-    if [ ${#problems[@]} -eq 0 ]; then
-        echo "ok $1"
-        passed=$((passed + 1))
-    else
-        echo "FAIL $1"
-        printf '  %s\n' "${problems[@]}"
-        failed=$((failed + 1))
-    fi
-    problems=()
-}
-
 source_pipeline() { # CLIENT_ID OUT
     cat >"$WORK/source.yaml" <<YAML
 sources:
@@ -163,7 +136,7 @@ case_source() {
     grep -q '"n":1}' "$WORK/source.ndjson" || problems+=("records are not the JSON fields")
 }
 case_source
-finish_case "source: $N QoS 1 messages from mosquitto_pub reach a file"
+verdict "source: $N QoS 1 messages from mosquitto_pub reach a file"
 
 # ---- topic in a field, raw payloads, a bad JSON payload rejected -------------
 case_raw_and_errors() {
@@ -209,7 +182,7 @@ YAML
         problems+=("errors.ndjson: $(head -c 300 "$WORK/errors.ndjson")")
 }
 case_raw_and_errors
-finish_case "source: raw payloads, topic field, bad JSON rejected with a reason"
+verdict "source: raw payloads, topic field, bad JSON rejected with a reason"
 
 # ---- broker restart mid-run: no QoS 1 message lost -------------------------
 case_restart() {
@@ -228,7 +201,7 @@ case_restart() {
     grep -q "lost the broker" "$WORK/err" || problems+=("no reconnection logged: $(head -c 300 "$WORK/err")")
 }
 case_restart
-finish_case "source: a broker restart mid-run loses no QoS 1 message"
+verdict "source: a broker restart mid-run loses no QoS 1 message"
 
 # ---- sluice sink is read by mosquitto_sub -----------------------------------
 case_sink() {
@@ -260,7 +233,7 @@ YAML
         problems+=("sub.txt: $(head -c 300 "$WORK/sub.txt")")
 }
 case_sink
-finish_case "sink: $N records published with QoS 1 reach mosquitto_sub, topic per sensor"
+verdict "sink: $N records published with QoS 1 reach mosquitto_sub, topic per sensor"
 
 # ---- sink: a record without the topic's field is rejected --------------------
 case_sink_errors() {
@@ -286,7 +259,7 @@ YAML
         problems+=("sinkerr.ndjson: $(head -c 300 "$WORK/sinkerr.ndjson")")
 }
 case_sink_errors
-finish_case "sink: records lacking the topic's field go to NAME.errors"
+verdict "sink: records lacking the topic's field go to NAME.errors"
 
 # ---- validation ---------------------------------------------------------------
 case_validate() {
@@ -310,7 +283,6 @@ YAML
     grep -q "must be followed by a field name" "$WORK/err" || problems+=("no template error: $(cat "$WORK/err")")
 }
 case_validate
-finish_case "validate: bad broker, topic filter and topic template are reported"
+verdict "validate: bad broker, topic filter and topic template are reported"
 
-echo "mqtt: $passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+finish mqtt

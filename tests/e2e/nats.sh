@@ -29,9 +29,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-passed=0
-failed=0
-problems=()
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 CC=$(command -v clang-19 || echo cc)
 "$CC" -std=c17 -O1 -o "$WORK/jsctl" "$HERE/nats/jsctl.c" -lnats || {
@@ -39,7 +37,7 @@ CC=$(command -v clang-19 || echo cc)
     exit 2
 }
 
-PORT=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+PORT=$(free_port)
 URL=nats://127.0.0.1:$PORT
 jsctl() { "$WORK/jsctl" "$URL" "$@"; }
 
@@ -51,8 +49,6 @@ for _ in $(seq 50); do
 done
 grep -q "Server is ready" "$WORK/server.log" || { echo "nats: nats-server did not start" >&2; exit 1; }
 
-lines() { if [ -f "$1" ]; then wc -l <"$1" | tr -d ' '; else echo 0; fi; }
-
 distinct() { # FILE: how many distinct n
     /usr/bin/python3 -c 'import json,sys; print(len({json.loads(l)["n"] for l in open(sys.argv[1])}))' "$1" 2>/dev/null || echo 0
 }
@@ -62,14 +58,6 @@ wait_for_distinct() { # FILE N SECONDS
     while [ "$(distinct "$1")" -lt "$2" ] && [ "$tenths" -lt $(($3 * 10)) ]; do
         sleep 0.2
         tenths=$((tenths + 2))
-    done
-}
-
-wait_for_lines() { # FILE N SECONDS
-    local tenths=0
-    while [ "$(lines "$1")" -lt "$2" ] && [ "$tenths" -lt $(($3 * 10)) ]; do
-        sleep 0.1
-        tenths=$((tenths + 1))
     done
 }
 
@@ -85,16 +73,9 @@ stop_sluice() {
     SLUICE_PID=
 }
 
+# finish_case NAME: the verdict; the next case starts with an empty log.
 finish_case() {
-    if [ ${#problems[@]} -eq 0 ]; then
-        echo "ok $1"
-        passed=$((passed + 1))
-    else
-        echo "FAIL $1"
-        printf '  %s\n' "${problems[@]}"
-        failed=$((failed + 1))
-    fi
-    problems=()
+    verdict "$1"
     : >"$WORK/err"
 }
 
@@ -250,5 +231,4 @@ case_missing_stream() {
 case_missing_stream
 finish_case "source: a missing stream is reported, not a crash"
 
-echo "nats: $passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+finish nats

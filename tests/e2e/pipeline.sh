@@ -17,9 +17,7 @@ export WORK
 trap 'rm -rf "$WORK"' EXIT
 unset SLUICE_E2E_UNSET
 
-passed=0
-failed=0
-problems=()
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 # ---- Checking --------------------------------------------------------------
 
@@ -56,18 +54,6 @@ want_lines() { # FILE COUNT
     local n
     n=$(wc -l <"$1" 2>/dev/null || echo missing)
     [ "$n" = "$2" ] || problems+=("$(basename "$1") has $n lines, wanted $2")
-}
-
-verdict() {
-    if [ ${#problems[@]} -eq 0 ]; then
-        passed=$((passed + 1))
-        echo "ok $1"
-    else
-        failed=$((failed + 1))
-        echo "FAIL $1"
-        printf '    %s\n' "${problems[@]}"
-    fi
-    problems=()
 }
 
 # ---- Validation: every class of problem, with file:line:column -------------
@@ -245,5 +231,4 @@ grep -q '"message":"noise","error":"the condition does not hold","component":"on
     "$WORK/follow_dropped.ndjson" || problems+=("dropped: $(show "$WORK/follow_dropped.ndjson")")
 verdict follow_file_stream
 
-echo "pipeline: $passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+finish pipeline

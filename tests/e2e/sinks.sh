@@ -20,9 +20,7 @@ WORK=$(mktemp -d)
 SERVER_PID=
 trap 'stop_server; rm -rf "$WORK"' EXIT
 
-passed=0
-failed=0
-problems=()
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 # ---- Running and checking --------------------------------------------------
 
@@ -54,24 +52,8 @@ want_eq() { # WHAT GOT WANTED
     [ "$2" = "$3" ] || problems+=("$1: got '$(printf %s "$2" | tr '\n' '|')', wanted '$(printf %s "$3" | tr '\n' '|')'")
 }
 
-lines() { # the number of lines of a file, 0 if it does not exist
-    if [ -f "$1" ]; then wc -l <"$1" | tr -d ' '; else echo 0; fi
-}
-
 sql() { # DB QUERY: the rows, columns separated by |
     sqlite3 -batch -separator '|' "$1" "$2" 2>&1
-}
-
-verdict() {
-    if [ ${#problems[@]} -eq 0 ]; then
-        echo "ok $1"
-        passed=$((passed + 1))
-    else
-        echo "FAIL $1"
-        printf '    %s\n' "${problems[@]}"
-        failed=$((failed + 1))
-    fi
-    problems=()
 }
 
 # fresh NAME: an empty directory for one case, made the current directory.
@@ -475,7 +457,7 @@ case_http_unreachable() {
     fresh http_unreachable
     # A port nobody listens on: take a free one and let it go.
     local port
-    port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+    port=$(free_port)
     http_pipeline "$port" "    retries: 2
   bad:
     type: file
@@ -638,5 +620,4 @@ for c in sqlite_generate sqlite_timestamps_integer sqlite_schema_evolution sqlit
          regex_happy regex_rejects regex_field regex_invalid; do
     "case_$c"
 done
-echo "sinks: $passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+finish sinks

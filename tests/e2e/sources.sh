@@ -23,9 +23,7 @@ PY=/usr/bin/python3
 [ -x "$PY" ] || PY=python3
 trap 'stop_sluice; rm -rf "$WORK"' EXIT
 
-passed=0
-failed=0
-problems=()
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 # ---- Checking --------------------------------------------------------------
 
@@ -55,10 +53,6 @@ hex() { # standard input as hexadecimal, for client.py raw-tcp/raw-udp
     "$PY" -c 'import sys; print(sys.stdin.buffer.read().hex())'
 }
 
-lines() { # the number of lines of a file, 0 if it does not exist
-    if [ -f "$1" ]; then wc -l <"$1" | tr -d ' '; else echo 0; fi
-}
-
 # client ARGS...: runs client.py; a failure is a problem of the case.
 client() {
     local out
@@ -66,13 +60,10 @@ client() {
         problems+=("client $1: $(printf %s "$out" | tail -n 1)")
 }
 
-# wait_for_lines FILE N: waits (10 s at most) until FILE has N lines.
-wait_for_lines() {
-    local tenths=0
-    while [ "$(lines "$1")" -lt "$2" ] && [ "$tenths" -lt 100 ]; do
-        sleep 0.1
-        tenths=$((tenths + 1))
-    done
+# await_lines FILE N: waits (10 s at most) until FILE has N lines; a
+# problem of the case if it does not get them.
+await_lines() {
+    wait_for_lines "$1" "$2" 10
     [ "$(lines "$1")" -ge "$2" ] ||
         problems+=("$(basename "$1") has $(lines "$1") lines after 10 s, wanted $2 before the stop")
 }
@@ -82,18 +73,6 @@ messages() {
     "$PY" -c 'import json, sys
 for line in open(sys.argv[1], encoding="utf-8"):
     print(json.loads(line).get("message"))' "$1" 2>/dev/null
-}
-
-verdict() {
-    if [ ${#problems[@]} -eq 0 ]; then
-        echo "ok $1"
-        passed=$((passed + 1))
-    else
-        echo "FAIL $1"
-        printf '    %s\n' "${problems[@]}"
-        failed=$((failed + 1))
-    fi
-    problems=()
 }
 
 # fresh NAME: an empty directory for one case, made the current directory;
@@ -203,7 +182,7 @@ case_tcp_no_final_newline() {
     start
     client tcp "$PORT" --clients 3 --lines 5 --prefix last --no-final-newline
     client raw-tcp "$PORT" "$(printf 'crlf\r\n\r\n\n' | hex)"
-    wait_for_lines out.ndjson 16
+    await_lines out.ndjson 16
     stop_sluice
     want_status 0
     client expect out.ndjson --clients 3 --lines 5 --prefix last
@@ -296,10 +275,10 @@ case_tcp_max_connections() {
     local h1=$!
     "$PY" "$HERE/sources/client.py" idle-tcp "$PORT" 2 $'held-2\n' bye-2 &
     local h2=$!
-    wait_for_lines out.ndjson 2     # both are connected
+    await_lines out.ndjson 2     # both are connected
     client refused "$PORT"
     wait "$h1" "$h2"
-    wait_for_lines out.ndjson 4     # both have been closed: their last lines
+    await_lines out.ndjson 4     # both have been closed: their last lines
     client tcp "$PORT" --clients 1 --lines 10 --prefix later
     stop_sluice
     want_status 0
@@ -329,7 +308,7 @@ case_tcp_stop_with_open_client() {
     start
     "$PY" "$HERE/sources/client.py" idle-tcp "$PORT" 30 "$(printf 'whole\npartial')" &
     local holder=$!
-    wait_for_lines out.ndjson 1
+    await_lines out.ndjson 1
     stop_sluice
     kill "$holder" 2>/dev/null
     wait "$holder" 2>/dev/null
@@ -342,8 +321,7 @@ case_tcp_stop_with_open_client() {
 case_tcp_ipv6() {
     fresh tcp_ipv6
     if ! "$PY" -c 'import socket; socket.socket(socket.AF_INET6).bind(("::1", 0))' 2>/dev/null; then
-        echo "ok tcp: IPv6 (skipped: no ::1 here)"
-        passed=$((passed + 1))
+        verdict "tcp: IPv6 (skipped: no ::1 here)"
         return
     fi
     pipeline tcp ""
@@ -652,7 +630,7 @@ case_http_stopping() {
     post --data-binary '{"before":1}'
     want_eq "status" "$code" 200
     kill -TERM "$SLUICE_PID"
-    wait_for_lines stderr 1     # "stopping, draining what is in flight"
+    await_lines stderr 1     # "stopping, draining what is in flight"
     sleep 0.2
     post --data-binary '{"after":1}'
     case "$code" in
@@ -676,5 +654,4 @@ cases=("${@:2}")
 for c in "${cases[@]}"; do
     "case_$c"
 done
-echo "sources: $passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+finish sources
