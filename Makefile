@@ -101,7 +101,7 @@ anomaly: $(B)/sluice
 	  "bash tests/anomaly/run.sh --sanitize" \
 	  "bash examples/air-quality/functions/build.sh $(B)/sluice"
 
-bench: deps $(B)/libsluice-wasm.a
+bench: deps $(B)/libsluice-wasm.a $(B)/sluice
 	@bash bench/run.sh $(B)/sluice
 
 # The air-quality demo (docs/demo.md): installs, builds, publishes and runs.
