@@ -21,7 +21,7 @@
 set -uo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
-sluice=${SLUICE:-$root/build/sluice}
+sluice=$(realpath -m "${SLUICE:-$root/build/sluice}")
 module=$root/build/examples/anomaly_c.wasm
 days=${DEMO_DAYS:-16}
 speed=${DEMO_SPEED:-28800}
@@ -79,22 +79,23 @@ build() {
 }
 
 # Starts a registry with a fresh store and publishes the function to it;
-# sets SLUICE_REGISTRY_URL and SLUICE_REGISTRY_TOKEN for what follows.
+# then sets SLUICE_REGISTRY_URL for the pipeline.
 publish() {
-  local port token
+  local port token url
   port=$(free_port)
+  url=http://127.0.0.1:$port
   mkdir -p "$work/registry" "$work/package"
   token=$("$sluice" registry token add demo --data "$work/registry" 2>/dev/null) || return 1
   setsid "$sluice" registry serve --data "$work/registry" --listen "127.0.0.1:$port" >"$work/registry.log" 2>&1 &
   pids+=($!)
-  export SLUICE_REGISTRY_URL=http://127.0.0.1:$port SLUICE_REGISTRY_TOKEN=$token
-  wait_http "$SLUICE_REGISTRY_URL/api/v1/artifacts" 10 || return 1
+  wait_http "$url/api/v1/artifacts" 10 || return 1
   cp "$module" "$work/package/"
   (cd "$work" && "$sluice" fn package package --name anomaly-detection --version 1.0.0 \
     --module package/anomaly_c.wasm --description "Seasonal Hybrid ESD anomaly detection" \
     --language c --license MIT >/dev/null 2>&1 &&
-    "$sluice" artifact push anomaly-detection-1.0.0.tar.gz >&2) || return 1
-  say "published anomaly-detection@1.0.0 to $SLUICE_REGISTRY_URL"
+    "$sluice" artifact push anomaly-detection-1.0.0.tar.gz --registry "$url" --token "$token" >&2) || return 1
+  export SLUICE_REGISTRY_URL=$url
+  say "published anomaly-detection@1.0.0 to $url"
 }
 
 # The pipeline to run: with `artifact: anomaly-detection@latest` when the

@@ -140,9 +140,13 @@ static void keep(SlTopReading *r, const Sample *s)
     if (!strcmp(family, "records_in_total")) row->in = s->value;
     else if (!strcmp(family, "records_out_total")) row->out = s->value;
     else if (!strcmp(family, "errors_total")) row->errors = s->value;
-    else if (!strcmp(family, "queue_depth")) row->queue = s->value, row->has_queue = true;
-    else if (!strcmp(family, "function_call_duration_seconds_bucket") && *s->le)
-        row->function = true, add_bucket(row, s);
+    else if (!strcmp(family, "queue_depth")) {
+        row->queue = s->value;
+        row->has_queue = true;
+    } else if (!strcmp(family, "function_call_duration_seconds_bucket") && *s->le) {
+        row->function = true;
+        add_bucket(row, s);
+    }
 }
 
 bool sl_top_parse(const char *text, SlTopReading *out, char *err, size_t errlen)

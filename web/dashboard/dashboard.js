@@ -23,7 +23,9 @@ function createChart(key) {
   const title = document.createElement("h2");
   title.textContent = key;
   box.append(title);
-  container.append(box);
+  // Charts in key order, whichever sensor speaks first.
+  const next = [...container.children].find((b) => b.dataset.key.localeCompare(key) > 0);
+  container.insertBefore(box, next || null);
   const plot = new uPlot({
     width: chartWidth(),
     height: 220,
