@@ -5,7 +5,7 @@
 ** and docs/simulator.md describes both.
 */
 #include "commands.h"
-#include "fn_cli.h"
+#include "cli.h"
 #include "sim/output.h"
 #include "sim/run.h"
 #include "sim/score.h"
@@ -137,7 +137,7 @@ static bool parse_start(const char *text, int64_t *ms)
 static const char *value_of(int argc, char **argv, int *i, const char *help)
 {
     if (*i + 1 >= argc) {
-        fn_usage_error(help, "%s needs a value", argv[*i]);
+        cli_usage_error(help, "%s needs a value", argv[*i]);
         return NULL;
     }
     return argv[++*i];
@@ -151,38 +151,38 @@ static int bme680_option(const char *name, const char *v, SimConfig *c, int64_t 
     double number;
     if (!strcmp(name, "--sensors")) {
         if (!parse_whole(v, 1, 100000, &whole))
-            return fn_usage_error(bme680_help, "--sensors wants a number from 1 to 100000, not '%s'", v);
+            return cli_usage_error(bme680_help, "--sensors wants a number from 1 to 100000, not '%s'", v);
         c->sensors = (unsigned)whole;
     } else if (!strcmp(name, "--interval")) {
         if (!parse_number(v, 0.001, 86400, &number))
-            return fn_usage_error(bme680_help, "--interval wants seconds from 0.001 to 86400, not '%s'", v);
+            return cli_usage_error(bme680_help, "--interval wants seconds from 0.001 to 86400, not '%s'", v);
         c->interval_ms = (int64_t)llround(number * 1000);
     } else if (!strcmp(name, "--start")) {
         if (!parse_start(v, &c->start_ms))
-            return fn_usage_error(bme680_help, "--start wants an RFC 3339 time such as "
+            return cli_usage_error(bme680_help, "--start wants an RFC 3339 time such as "
                                   "2026-11-24T00:00:00Z, or now, not '%s'", v);
     } else if (!strcmp(name, "--duration")) {
         if (!parse_duration(v, duration_ms))
-            return fn_usage_error(bme680_help, "--duration wants a time such as 3600, 90m, 12h or 2d, "
+            return cli_usage_error(bme680_help, "--duration wants a time such as 3600, 90m, 12h or 2d, "
                                   "not '%s'", v);
     } else if (!strcmp(name, "--count")) {
         if (!parse_whole(v, 1, UINT64_MAX, &c->count))
-            return fn_usage_error(bme680_help, "--count wants a positive whole number, not '%s'", v);
+            return cli_usage_error(bme680_help, "--count wants a positive whole number, not '%s'", v);
     } else if (!strcmp(name, "--speed")) {
         if (!parse_number(v, 1e-3, 1e9, &c->speed))
-            return fn_usage_error(bme680_help, "--speed wants a factor from 0.001 to 1e9, not '%s'", v);
+            return cli_usage_error(bme680_help, "--speed wants a factor from 0.001 to 1e9, not '%s'", v);
     } else if (!strcmp(name, "--seed")) {
         if (!parse_whole(v, 0, UINT64_MAX, &c->seed))
-            return fn_usage_error(bme680_help, "--seed wants a whole number, not '%s'", v);
+            return cli_usage_error(bme680_help, "--seed wants a whole number, not '%s'", v);
     } else if (!strcmp(name, "--anomalies")) {
         if (!parse_number(v, 0, 0.05, &c->anomaly_rate))
-            return fn_usage_error(bme680_help, "--anomalies wants a rate from 0 to 0.05, not '%s'", v);
+            return cli_usage_error(bme680_help, "--anomalies wants a rate from 0 to 0.05, not '%s'", v);
     } else if (!strcmp(name, "--truth")) {
         c->truth_path = v;
     } else if (!strcmp(name, "--connect")) {
         char host[256], port[16];
         if (!sim_split_address(v, host, port))
-            return fn_usage_error(bme680_help, "--connect wants HOST:PORT or [IPV6]:PORT, not '%s'", v);
+            return cli_usage_error(bme680_help, "--connect wants HOST:PORT or [IPV6]:PORT, not '%s'", v);
         c->connect = v;
     } else {
         c->output = v;
@@ -226,15 +226,15 @@ int cmd_sim_bme680(int argc, char **argv)
             output_given |= !strcmp(a, "--output");
             count_given |= !strcmp(a, "--count");
         } else {
-            return fn_usage_error(bme680_help, "unknown argument '%s'", a);
+            return cli_usage_error(bme680_help, "unknown argument '%s'", a);
         }
     }
-    if (fast && speed_given) return fn_usage_error(bme680_help, "%s", "give --speed or --fast, not both");
-    if (c.connect && output_given) return fn_usage_error(bme680_help, "%s", "give --connect or --output, not both");
-    if (count_given && duration_ms >= 0) return fn_usage_error(bme680_help, "%s", "give --duration or --count, not both");
+    if (fast && speed_given) return cli_usage_error(bme680_help, "%s", "give --speed or --fast, not both");
+    if (c.connect && output_given) return cli_usage_error(bme680_help, "%s", "give --connect or --output, not both");
+    if (count_given && duration_ms >= 0) return cli_usage_error(bme680_help, "%s", "give --duration or --count, not both");
     if (duration_ms >= 0) {
         c.count = (uint64_t)(duration_ms / c.interval_ms);
-        if (c.count == 0) return fn_usage_error(bme680_help, "%s", "--duration is shorter than one --interval");
+        if (c.count == 0) return cli_usage_error(bme680_help, "%s", "--duration is shorter than one --interval");
     }
     /* Readings end before SIM_LAST_MS, where timestamps would stop fitting. */
     uint64_t room = (uint64_t)((SIM_LAST_MS - c.start_ms) / c.interval_ms);
@@ -255,7 +255,7 @@ int cmd_sim_score(int argc, char **argv)
         }
         bool known = !strcmp(a, "--truth") || !strcmp(a, "--detected") || !strcmp(a, "--tolerance") ||
                      !strcmp(a, "--interval") || !strcmp(a, "--require");
-        if (!known) return fn_usage_error(score_help, "unknown argument '%s'", a);
+        if (!known) return cli_usage_error(score_help, "unknown argument '%s'", a);
         const char *v = value_of(argc, argv, &i, score_help);
         uint64_t whole;
         double number;
@@ -266,18 +266,18 @@ int cmd_sim_score(int argc, char **argv)
             opt.detected_path = v;
         } else if (!strcmp(a, "--tolerance")) {
             if (!parse_whole(v, 0, 1000000, &whole))
-                return fn_usage_error(score_help, "--tolerance wants readings from 0 to 1000000, not '%s'", v);
+                return cli_usage_error(score_help, "--tolerance wants readings from 0 to 1000000, not '%s'", v);
             opt.tolerance = (unsigned)whole;
         } else if (!strcmp(a, "--interval")) {
             if (!parse_number(v, 0.001, 86400, &number))
-                return fn_usage_error(score_help, "--interval wants seconds from 0.001 to 86400, not '%s'", v);
+                return cli_usage_error(score_help, "--interval wants seconds from 0.001 to 86400, not '%s'", v);
             opt.interval_ms = llround(number * 1e3);
         } else if (!parse_number(v, 0, 1, &require)) {
-            return fn_usage_error(score_help, "--require wants a number from 0 to 1, not '%s'", v);
+            return cli_usage_error(score_help, "--require wants a number from 0 to 1, not '%s'", v);
         }
     }
     if (!opt.truth_path || !opt.detected_path)
-        return fn_usage_error(score_help, "%s", "missing --truth FILE or --detected FILE");
+        return cli_usage_error(score_help, "%s", "missing --truth FILE or --detected FILE");
     SimScore s;
     if (!sim_score(&opt, &s)) return 1;
     printf("precision %.3f recall %.3f (tp %zu, fp %zu, fn %zu)\n", s.precision, s.recall, s.tp, s.fp, s.fn);

@@ -43,9 +43,6 @@ typedef struct FnArgs {
 int fn_parse_args(int argc, char **argv, const char *help, bool with_io,
                   int npositional, FnArgs *args);
 
-/* The former name of cli_usage_error, kept while src/cmd_sim.c uses it. */
-#define fn_usage_error cli_usage_error
-
 /* Checks that text is JSON (an object if want_object); on failure writes
    "LINE:COLUMN: why" into why[cap] and returns false. */
 bool fn_json_valid(const char *text, size_t len, bool want_object, char *why,

@@ -26,7 +26,7 @@
 #include "../registry/resolve.h"
 #include "columnar.h"
 #include "window.h"
-#include "../../lib/fn/sluice_fn_host.h"
+#include "sluice_fn_host.h"
 
 #include <errno.h>
 #include <inttypes.h>
