@@ -219,7 +219,7 @@ int cmd_sim_bme680(int argc, char **argv)
             c.header = true;
         } else if (takes_value(a, with_value)) {
             const char *v = value_of(argc, argv, &i, bme680_help);
-            if (!v) return FN_EXIT_USAGE;
+            if (!v) return CLI_EXIT_USAGE;
             int status = bme680_option(a, v, &c, &duration_ms);
             if (status) return status;
             speed_given |= !strcmp(a, "--speed");
@@ -259,7 +259,7 @@ int cmd_sim_score(int argc, char **argv)
         const char *v = value_of(argc, argv, &i, score_help);
         uint64_t whole;
         double number;
-        if (!v) return FN_EXIT_USAGE;
+        if (!v) return CLI_EXIT_USAGE;
         if (!strcmp(a, "--truth")) {
             opt.truth_path = v;
         } else if (!strcmp(a, "--detected")) {
