@@ -148,7 +148,7 @@ size_t sl_batch_memory(const SlBatch *b)
 
 static void copy_map(SlBatch *b, SlMap *dst, const SlMap *src);
 
-static SlValue copy_value(SlBatch *b, const SlValue *v)
+SlValue sl_value_copy(SlBatch *b, const SlValue *v)
 {
     SlValue out = *v;
     switch (v->type) {
@@ -158,7 +158,7 @@ static SlValue copy_value(SlBatch *b, const SlValue *v)
     case SL_ARRAY:
         out = sl_array(b, v->len);
         for (uint32_t i = 0; i < v->len; i++)
-            out.as.items[i] = copy_value(b, &v->as.items[i]);
+            out.as.items[i] = sl_value_copy(b, &v->as.items[i]);
         break;
     case SL_MAP:
         out = sl_map(b);
@@ -178,7 +178,7 @@ static void copy_map(SlBatch *b, SlMap *dst, const SlMap *src)
         const SlField *f = &src->fields[i];
         dst->fields[i].name = sl_copy_str(b, f->name, f->name_len);
         dst->fields[i].name_len = f->name_len;
-        dst->fields[i].value = copy_value(b, &f->value);
+        dst->fields[i].value = sl_value_copy(b, &f->value);
     }
 }
 

@@ -116,6 +116,8 @@ SlValue sl_array(SlBatch *b, uint32_t n);
 /* An empty map allocated in the batch. */
 SlValue sl_map(SlBatch *b);
 const char *sl_type_name(SlType t);
+/* A deep copy of `v` into batch `b` (strings, arrays and maps included). */
+SlValue sl_value_copy(SlBatch *b, const SlValue *v);
 
 /* ---- Fields (of a record's fields or meta, or of a map value) -------- */
 SlValue *sl_map_get(const SlMap *m, const char *name, size_t len);

@@ -360,13 +360,30 @@ static void build_records(Columnar *c, SlBatch *out, const Window *in)
     }
 }
 
+/* Every record of a keyed window has the same key, so each output row (an
+   aggregate too) gets it when the function did not return that column:
+   functions need not echo the key for the records to stay attributable. */
+static void restore_key(SlBatch *out, uint32_t first_row, const Window *in, const char *key)
+{
+    const SlValue *value = sl_get(window_record(in, 0), key);
+    if (!value) return;
+    size_t len = strlen(key);
+    for (uint32_t i = first_row; i < out->count; i++) {
+        SlRecord *r = &out->records[i];
+        if (!sl_map_get(&r->fields, key, len))
+            *sl_map_set(out, &r->fields, key, len) = sl_value_copy(out, value);
+    }
+}
+
 bool columnar_decode(Columnar *c, SlBatch *out, const char *text, size_t len,
-                     const Window *in, char *why, size_t why_size)
+                     const Window *in, const char *key_field, char *why, size_t why_size)
 {
     Parser p = { .s = text, .len = len, .out = out, .why = why, .why_size = why_size };
     c->nvalues = c->ncolumns = 0;
     if (!decode_object(&p, c) || !equal_lengths(c, why, why_size)) return false;
+    uint32_t first_row = out->count;
     build_records(c, out, in);
+    if (key_field && in->count) restore_key(out, first_row, in, key_field);
     return true;
 }
 

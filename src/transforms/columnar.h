@@ -45,10 +45,11 @@ void columnar_encode(Columnar *c, const Window *w, const char *const *fields, si
 /* Appends the records of a columnar output to `out`. When there are as
 ** many rows as the window has records, row i keeps record i's metadata and
 ** a string in a field that was a timestamp becomes a timestamp again.
-** Returns false with a reason when the output is not an object of arrays
+** With a key_field (a keyed window), every row lacking it gets the
+** window's key. Returns false with a reason when the output is not an object of arrays
 ** of equal length (then nothing is appended). */
 bool columnar_decode(Columnar *c, SlBatch *out, const char *text, size_t len,
-                     const Window *in, char *why, size_t why_size);
+                     const Window *in, const char *key_field, char *why, size_t why_size);
 
 void columnar_free(Columnar *c);
 

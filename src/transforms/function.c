@@ -158,6 +158,7 @@ struct Function {
     sfn_options options;
     SlBuf config;                   /* the `config` setting as JSON */
     Windows *windows;
+    const char *key_field;          /* the windows' key (from the config) */
     const char **fields;
     size_t nfields;
     OnError on_error;
@@ -197,7 +198,8 @@ static void run_job(Worker *w, Job *job)
         return;
     }
     char why[600];
-    if (!columnar_decode(&w->codec, job->out, (const char *)out, out_len, job->window, why, sizeof why)) {
+    if (!columnar_decode(&w->codec, job->out, (const char *)out, out_len, job->window,
+                         fn->key_field, why, sizeof why)) {
         snprintf(job->reason, sizeof job->reason, "function %s: output: %s",
                  sfn_module_name(fn->module), why);
         return;
@@ -627,6 +629,7 @@ static int init(SlCtx *ctx, const SlConf *conf)
     free(path);
     if (problems) return -1;
     fn->windows = windows_new(&spec);
+    fn->key_field = spec.key_field;
     return 0;
 }
 
