@@ -91,15 +91,19 @@ E2E_SUITES := wasm fn pipeline sources sinks function artifact registry observe 
 e2e: $(B)/sluice
 	@bash tests/run-suites.sh e2e \
 	  $(foreach s,$(E2E_SUITES),"bash tests/e2e/$(s).sh $(B)/sluice") \
+	  "bash tests/web/run.sh $(B)/sluice" \
 	  "bash tests/sdk/run.sh $(B)/sluice" \
 	  "bash examples/functions/build.sh $(B)/sluice"
 
 # The S-H-ESD detector against the reference cases (native, and under
-# ASan+UBSan), and its C and Rust functions through `sluice fn test`.
+# ASan+UBSan), its C and Rust functions through `sluice fn test`, the
+# batch example on the Twitter series, and the demo scored end to end.
 anomaly: $(B)/sluice
 	@bash tests/run-suites.sh anomaly "bash tests/anomaly/run.sh" \
 	  "bash tests/anomaly/run.sh --sanitize" \
-	  "bash examples/air-quality/functions/build.sh $(B)/sluice"
+	  "bash examples/air-quality/functions/build.sh $(B)/sluice" \
+	  "bash tests/e2e/batch_twitter.sh $(B)/sluice" \
+	  "bash tests/e2e/demo.sh $(B)/sluice"
 
 bench: deps $(B)/libsluice-wasm.a $(B)/sluice
 	@bash bench/run.sh $(B)/sluice
