@@ -23,6 +23,7 @@
 #include "../pipeline/component.h"
 #include "../pipeline/encode.h"
 #include "../pipeline/retry.h"
+#include "curlpost.h"
 #include "../pipeline/gzip.h"
 
 #include <curl/curl.h>
@@ -240,24 +241,9 @@ static size_t keep_response(char *data, size_t size, size_t n, void *user)
 static int start(SlCtx *ctx)
 {
     EsSink *h = sl_state(ctx);
-    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
-        sl_fail(ctx, "cannot initialize libcurl");
-        return -1;
-    }
-    if (!(h->curl = curl_easy_init())) {
-        curl_global_cleanup();
-        sl_fail(ctx, "cannot make a libcurl handle");
-        return -1;
-    }
+    h->curl = sl_curl_post_handle(ctx, h->headers, h->timeout_ms, keep_response, h, h->curl_error);
+    if (!h->curl) return -1;
     CURL *c = h->curl;
-    curl_easy_setopt(c, CURLOPT_HTTPHEADER, h->headers);
-    curl_easy_setopt(c, CURLOPT_POST, 1L);
-    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L); /* we run on worker threads */
-    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)h->timeout_ms);
-    curl_easy_setopt(c, CURLOPT_TCP_KEEPALIVE, 1L);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, keep_response);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, h);
-    curl_easy_setopt(c, CURLOPT_ERRORBUFFER, h->curl_error);
     if (h->user) {
         curl_easy_setopt(c, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
         curl_easy_setopt(c, CURLOPT_USERNAME, h->user);

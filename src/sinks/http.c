@@ -13,6 +13,7 @@
 #include "../pipeline/component.h"
 #include "../pipeline/encode.h"
 #include "../pipeline/retry.h"
+#include "curlpost.h"
 #include "../pipeline/gzip.h"
 
 #include <curl/curl.h>
@@ -132,25 +133,9 @@ static size_t keep_excerpt(char *data, size_t size, size_t n, void *user)
 static int start(SlCtx *ctx)
 {
     HttpSink *h = sl_state(ctx);
-    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
-        sl_fail(ctx, "cannot initialize libcurl");
-        return -1;
-    }
-    if (!(h->curl = curl_easy_init())) {
-        curl_global_cleanup();
-        sl_fail(ctx, "cannot make a libcurl handle");
-        return -1;
-    }
-    CURL *c = h->curl;
-    curl_easy_setopt(c, CURLOPT_URL, h->url);
-    curl_easy_setopt(c, CURLOPT_HTTPHEADER, h->headers);
-    curl_easy_setopt(c, CURLOPT_POST, 1L);
-    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L); /* we run on worker threads */
-    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)h->timeout_ms);
-    curl_easy_setopt(c, CURLOPT_TCP_KEEPALIVE, 1L);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, keep_excerpt);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, h);
-    curl_easy_setopt(c, CURLOPT_ERRORBUFFER, h->curl_error);
+    h->curl = sl_curl_post_handle(ctx, h->headers, h->timeout_ms, keep_excerpt, h, h->curl_error);
+    if (!h->curl) return -1;
+    curl_easy_setopt(h->curl, CURLOPT_URL, h->url);
     return 0;
 }
 
