@@ -75,6 +75,9 @@ static const Command commands[] = {
     { "registry", "serve", cmd_registry_serve,
       "registry serve --data DIR [--listen HOST:PORT] [--max-upload BYTES] [--private-reads]\n"
       "      run the function registry (REST API, docs/registry.md)" },
+    { "registry", "token", cmd_registry_token,
+      "registry token add NAME --data DIR\n"
+      "      make a write token for a registry; print it once" },
     { "sim", "bme680", cmd_sim_bme680,
       "sim bme680 [--sensors N] [--interval SECONDS] [--duration D | --count N]\n"
       "           [--speed X | --fast] [--seed S] [--truth FILE] [--connect HOST:PORT] ...\n"
@@ -82,9 +85,6 @@ static const Command commands[] = {
     { "sim", "score", cmd_sim_score,
       "sim score --truth FILE --detected FILE [--tolerance N]\n"
       "      precision and recall of detected anomalies against the simulator's truth" },
-    { "registry", "token", cmd_registry_token,
-      "registry token add NAME --data DIR\n"
-      "      make a write token for a registry; print it once" },
 };
 
 static int usage(FILE *out)
