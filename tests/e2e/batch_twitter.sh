@@ -12,20 +12,14 @@ root=$(cd "$(dirname "$0")/../.." && pwd)
 sluice=$(realpath "${1:-$root/build/sluice}")
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-passed=0
-failed=0
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 # check NAME COMMAND...: one counted check.
 check() {
   local name=$1
   shift
-  if "$@"; then
-    echo "ok $name"
-    passed=$((passed + 1))
-  else
-    echo "FAIL $name"
-    failed=$((failed + 1))
-  fi
+  "$@" || problems+=("$* failed (status $?)")
+  verdict "$name"
 }
 
 # run LANG: the pipeline with anomaly_LANG.wasm into $work/LANG.ndjson.
@@ -66,5 +60,4 @@ for lang in c rust; do
 done
 [ -f "$work/c.ndjson" ] && [ -f "$work/rust.ndjson" ] && check same_flags_c_rust same_flags
 
-echo "batch-twitter: $passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+finish batch-twitter

@@ -10,19 +10,13 @@ root=$(cd "$(dirname "$0")/../.." && pwd)
 sluice=$(realpath "${1:-$root/build/sluice}")
 out=$(mktemp)
 trap 'rm -f "$out"' EXIT
-passed=0
-failed=0
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 DEMO_SECONDS=60 DEMO_CHECK=1 DEMO_SPEED=0 DEMO_SKIP_DEPS=1 SLUICE=$sluice \
   bash "$root/scripts/demo.sh" >"$out" 2>&1
 status=$?
 sed 's/^/  /' "$out"
-if [ "$status" -eq 0 ] && grep -q '^precision [0-9.]* recall [0-9.]*' "$out"; then
-  echo "ok demo_scores_at_least_0.9"
-  passed=$((passed + 1))
-else
-  echo "FAIL demo_scores_at_least_0.9 (exit status $status)"
-  failed=$((failed + 1))
-fi
-echo "demo: $passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+[ "$status" -eq 0 ] && grep -q '^precision [0-9.]* recall [0-9.]*' "$out" ||
+  problems+=("exit status $status")
+verdict demo_scores_at_least_0.9
+finish demo

@@ -23,9 +23,7 @@ SERVER_PID=
 trap 'stop_server; rm -rf "$WORK"' EXIT
 trap 'exit 130' INT TERM HUP   # so that the EXIT trap runs
 
-passed=0
-failed=0
-problems=()
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 # ---- Running and checking --------------------------------------------------
 
@@ -45,12 +43,6 @@ want_in() {
     grep -Eq -- "$2" "$1" 2>/dev/null || problems+=("$(basename "$1") '$(show "$1")' lacks /$2/")
 }
 
-want_eq() { # WHAT GOT WANTED
-    [ "$2" = "$3" ] || problems+=("$1: got '$(printf %s "$2" | tr '\n' '|')', wanted '$(printf %s "$3" | tr '\n' '|')'")
-}
-
-lines() { if [ -f "$1" ]; then wc -l <"$1" | tr -d ' '; else echo 0; fi; }
-
 # docs EXPRESSION: one line per stored document, the Python expression of d.
 docs() {
     python3 -c 'import json, sys
@@ -62,18 +54,6 @@ for line in open(sys.argv[1]):
 want_no_violations() {
     [ ! -s "$SERVER_DIR/violations.log" ] ||
         problems+=("protocol violations: $(show "$SERVER_DIR/violations.log")")
-}
-
-verdict() {
-    if [ ${#problems[@]} -eq 0 ]; then
-        echo "ok $1"
-        passed=$((passed + 1))
-    else
-        echo "FAIL $1"
-        printf '    %s\n' "${problems[@]}"
-        failed=$((failed + 1))
-    fi
-    problems=()
 }
 
 fresh() {
@@ -336,5 +316,4 @@ case_give_up
 case_validate
 
 stop_server
-echo "es: $passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+finish es

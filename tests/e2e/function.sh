@@ -25,9 +25,7 @@ WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
 mkdir -p "$W"
 
-passed=0
-failed=0
-problems=()
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 build_guests() {
     local src name
@@ -78,16 +76,10 @@ want_lines() { # FILE N
     [ "$n" = "$2" ] || problems+=("$1 has $n lines, wanted $2 ($(show "$1"))")
 }
 
-verdict() {
-    if [ ${#problems[@]} -eq 0 ]; then
-        echo "ok $1"
-        passed=$((passed + 1))
-    else
-        echo "FAIL $1"
-        printf '    %s\n' "${problems[@]}"
-        failed=$((failed + 1))
-    fi
-    problems=()
+# end_case NAME: the verdict on the case, then its outputs go, so that the
+# next case starts without them.
+end_case() {
+    verdict "$1"
     rm -f "$WORK"/*.ndjson
 }
 
@@ -140,7 +132,7 @@ case_per_record() {
 {"time":"2026-11-24T10:00:01.000Z","sensor":"s2","value":150,"is_anomaly":true}
 {"time":"2026-11-24T10:00:02.000Z","sensor":"s1","value":2,"is_anomaly":false}'
     want_in stderr '3 records read, 3 written by sinks, 0 rejected'
-    verdict "per-record mode: a pass-through adds a column; config reaches init"
+    end_case "per-record mode: a pass-through adds a column; config reaches init"
 }
 
 case_count() {
@@ -152,7 +144,7 @@ case_count() {
     want_file out.ndjson '{"n":3,"first_time":"2026-11-24T10:00:00.000Z","last_time":"2026-11-24T10:00:02.000Z","first_sensor":"s1","last_sensor":"s1","first_value":0,"last_value":2}
 {"n":3,"first_time":"2026-11-24T10:00:03.000Z","last_time":"2026-11-24T10:00:05.000Z","first_sensor":"s2","last_sensor":"s2","first_value":3,"last_value":5}
 {"n":1,"first_time":"2026-11-24T10:00:06.000Z","last_time":"2026-11-24T10:00:06.000Z","first_sensor":"s1","last_sensor":"s1","first_value":6,"last_value":6}'
-    verdict "count windows: columns of the window's length, the rest at the end"
+    end_case "count windows: columns of the window's length, the rest at the end"
 }
 
 case_fields() {
@@ -163,7 +155,7 @@ case_fields() {
     run "$SLUICE" run p.yaml
     want_status 0
     want_file out.ndjson '{"n":4,"first_value":0,"last_value":3,"first_missing":null,"last_missing":null}'
-    verdict "fields: only the listed columns, null where a record lacks one"
+    end_case "fields: only the listed columns, null where a record lacks one"
 }
 
 case_union() {
@@ -184,7 +176,7 @@ EOF
     run "$SLUICE" run p.yaml
     want_status 0
     want_file out.ndjson '{"n":3,"first_a":1,"last_a":null,"first_b":null,"last_b":null,"first_c":null,"last_c":true}'
-    verdict "default columns: the union of the window's fields, null where missing"
+    end_case "default columns: the union of the window's fields, null where missing"
 }
 
 case_keyed() {
@@ -198,7 +190,7 @@ case_keyed() {
     want_file out.ndjson '{"n":2,"first_sensor":"s1","last_sensor":"s1","first_value":0,"last_value":2,"sensor":"s1"}
 {"n":2,"first_sensor":"s2","last_sensor":"s2","first_value":1,"last_value":3,"sensor":"s2"}
 {"n":1,"first_sensor":"s1","last_sensor":"s1","first_value":4,"last_value":4,"sensor":"s1"}'
-    verdict "keyed count windows: one window per sensor, the key on every output row"
+    end_case "keyed count windows: one window per sensor, the key on every output row"
 }
 
 case_max_keys() {
@@ -212,7 +204,7 @@ case_max_keys() {
     want_lines out.ndjson 2
     want_in out.ndjson '"n":2,"first_sensor":"a"'
     want_file errors.ndjson '{"time":"2026-11-24T10:00:00.000Z","sensor":"c","value":1,"error":"too many open keys (max_keys 2): key \"c\"","component":"fn"}'
-    verdict "max_keys: a record of one key too many goes to .errors"
+    end_case "max_keys: a record of one key too many goes to .errors"
 }
 
 case_duration_stream() {
@@ -250,7 +242,7 @@ EOF
     status=$?
     want_status 0
     want_in out.ndjson '"n":1,"first_value":"3"'
-    verdict "duration windows: flushed by time in stream mode, the rest at the stop"
+    end_case "duration windows: flushed by time in stream mode, the rest at the stop"
 }
 
 # Event times in seconds after 10:00:00, one record each.
@@ -272,7 +264,7 @@ case_tumbling() {
 {"n":2,"first_value":12,"last_value":18}
 {"n":1,"first_value":25,"last_value":25}'
     want_file errors.ndjson '{"time":"2026-11-24T10:00:02.000Z","sensor":"s1","value":2,"error":"late: event time 2026-11-24T10:00:02.000Z is behind the watermark 2026-11-24T10:00:13.000Z","component":"fn"}'
-    verdict "event time, tumbling: lateness accepted within bounds, a late record to .errors"
+    end_case "event time, tumbling: lateness accepted within bounds, a late record to .errors"
 }
 
 case_sliding() {
@@ -286,7 +278,7 @@ case_sliding() {
 {"n":2,"first_value":0,"last_value":6}
 {"n":2,"first_value":6,"last_value":12}
 {"n":1,"first_value":12,"last_value":12}'
-    verdict "event time, sliding: each record in every window that covers it"
+    end_case "event time, sliding: each record in every window that covers it"
 }
 
 case_no_timestamp() {
@@ -310,7 +302,7 @@ EOF
     want_status 0
     want_file out.ndjson '{"n":1,"first_value":"1","last_value":"1"}'
     want_in errors.ndjson '"error":"no timestamp in field .time."'
-    verdict "event time: a record without a timestamp goes to .errors"
+    end_case "event time: a record without a timestamp goes to .errors"
 }
 
 case_trap_dead_letter() {
@@ -325,7 +317,7 @@ case_trap_dead_letter() {
     want_in errors.ndjson '"value":-13,"error":"function tester: trap: unreachable'
     want_in errors.ndjson '"value":3,"error":"function tester: trap: '
     want_in stderr '6 records read, 6 written by sinks, 2 rejected'
-    verdict "on_error dead_letter: a trapping window's records in fn.errors; later windows run"
+    end_case "on_error dead_letter: a trapping window's records in fn.errors; later windows run"
 }
 
 case_drop() {
@@ -349,7 +341,7 @@ EOF
     want_lines out.ndjson 4
     want_in stderr 'fn: dropped a window of 2 records: function tester: trap'
     want_in stderr '6 records read, 4 written by sinks, 2 rejected'
-    verdict "on_error drop: the window is counted and logged, not written"
+    end_case "on_error drop: the window is counted and logged, not written"
 }
 
 case_stop() {
@@ -363,7 +355,7 @@ case_stop() {
     want_lines errors.ndjson 6
     want_in errors.ndjson '"value":-13,"error":"function tester: trap: unreachable'
     want_in errors.ndjson '"value":5,"error":"function tester: not run: the node stopped at an earlier error"'
-    verdict "on_error stop: the run fails with the function's error; held records go to .errors"
+    end_case "on_error stop: the run fails with the function's error; held records go to .errors"
 }
 
 case_guest_error() {
@@ -374,7 +366,7 @@ case_guest_error() {
     want_status 0
     want_lines out.ndjson 2
     want_in errors.ndjson '"error":"function tester: error: bad_value: -7 is not allowed"'
-    verdict "a guest error routes the window with the guest's kind and message"
+    end_case "a guest error routes the window with the guest's kind and message"
 }
 
 case_unequal() {
@@ -386,7 +378,7 @@ case_unequal() {
     want_lines out.ndjson 2
     want_lines errors.ndjson 2
     want_in errors.ndjson "\"error\":\"function tester: output: the output's arrays have unequal lengths \('time' has 2 items, 'is_anomaly' has 3\)\""
-    verdict "output arrays of unequal length: an error for the whole window"
+    end_case "output arrays of unequal length: an error for the whole window"
 }
 
 case_not_object() {
@@ -396,7 +388,7 @@ case_not_object() {
     want_status 0
     want_lines out.ndjson 1
     want_in errors.ndjson '"error":"function tester: output: the output is not a JSON object'
-    verdict "an output that is not an object: an error"
+    end_case "an output that is not an object: an error"
 }
 
 case_fuel() {
@@ -408,7 +400,7 @@ case_fuel() {
     want_status 0
     want_lines out.ndjson 2
     want_in errors.ndjson '"value":-99,"error":"function tester: limit: '
-    verdict "an endless loop hits the fuel limit; the pipeline goes on"
+    end_case "an endless loop hits the fuel limit; the pipeline goes on"
 }
 
 case_instances() {
@@ -424,7 +416,7 @@ case_instances() {
     order=$(grep -o '"value":[0-9]*' "$WORK/out.ndjson" | cut -d: -f2 | tr '\n' ' ')
     [ "$order" = "$(seq 0 99 | grep -vxE '36|37|38' | tr '\n' ' ')" ] ||
         problems+=("records out of order: $order")
-    verdict "instances: windows run side by side, emitted in order"
+    end_case "instances: windows run side by side, emitted in order"
 }
 
 case_validate_missing() {
@@ -432,7 +424,7 @@ case_validate_missing() {
     run "$SLUICE" validate p.yaml
     want_status 1
     want_in stderr "p.yaml:12:13: fn: cannot read the module '.*nowhere.wasm': No such file"
-    verdict "validate: a missing module file, at file:line:col"
+    end_case "validate: a missing module file, at file:line:col"
 }
 
 case_validate_broken() {
@@ -441,7 +433,7 @@ case_validate_broken() {
     run "$SLUICE" validate p.yaml
     want_status 1
     want_in stderr 'p.yaml:12:13: fn: function broken: abi: not a valid WebAssembly module'
-    verdict "validate: a module that is not a function"
+    end_case "validate: a module that is not a function"
 }
 
 case_validate_settings() {
@@ -467,7 +459,7 @@ case_validate_settings() {
     run "$SLUICE" validate p.yaml
     want_status 1
     want_in stderr 'p.yaml:12:13: fn: function tester: error: invalid_config: threshold must be a number'
-    verdict "validate: window, config, on_error, and a config the function's init refuses"
+    end_case "validate: window, config, on_error, and a config the function's init refuses"
 }
 
 case_metrics() {
@@ -496,7 +488,7 @@ EOF
     want_in metrics '^sluice_function_call_duration_seconds_count\{component="fn",kind="transform"\} 4$'
     want_in metrics '^sluice_function_fuel_total\{component="fn",kind="transform"\} [1-9][0-9]*$'
     want_in metrics '^sluice_errors_total\{component="fn",kind="transform"\} 1$'
-    verdict "metrics: calls, latency, fuel and traps of the function node"
+    end_case "metrics: calls, latency, fuel and traps of the function node"
 }
 
 case_throughput() {
@@ -528,7 +520,7 @@ EOF
     want_lines out.ndjson 200000
     flagged=$(grep -c '"air_quality":[0-9.]*,"is_anomaly":true' "$WORK/out.ndjson")
     [ "$flagged" = 100000 ] || problems+=("$flagged records flagged, wanted 100000")
-    verdict "throughput: 200,000 records in windows of 1,000 in ${ms} ms"
+    end_case "throughput: 200,000 records in windows of 1,000 in ${ms} ms"
 }
 
 build_guests
@@ -537,5 +529,4 @@ for c in per_record count fields union keyed max_keys duration_stream tumbling s
          instances metrics throughput validate_missing validate_broken validate_settings; do
     "case_$c"
 done
-echo "function: $passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+finish function

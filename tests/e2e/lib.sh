@@ -2,8 +2,9 @@
 #
 # A case collects what went wrong in the array `problems`, then calls
 # `verdict NAME`; the suite ends with `finish SUITE`, which prints
-# "SUITE: N passed, M failed" and fails if any case did. Also here: a free
-# loopback port, and waiting for a file to reach a number of lines.
+# "SUITE: N passed, M failed" and fails if any case did. Also here: a
+# comparison of two strings, a free loopback port, and waiting for a file to
+# reach a number of lines.
 
 passed=0
 failed=0
@@ -27,6 +28,11 @@ verdict() {
 finish() {
     echo "$1: $passed passed, $failed failed"
     [ "$failed" -eq 0 ]
+}
+
+# want_eq WHAT GOT WANTED: a problem unless GOT is WANTED.
+want_eq() { # WHAT GOT WANTED: a problem of the case unless equal
+    [ "$2" = "$3" ] || problems+=("$1: got '$(printf %s "$2" | tr '\n' '|')', wanted '$(printf %s "$3" | tr '\n' '|')'")
 }
 
 # free_port: a loopback TCP port nobody listens on right now.

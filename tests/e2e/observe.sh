@@ -29,25 +29,11 @@ cleanup() {
 }
 trap cleanup EXIT
 
-passed=0
-failed=0
-problems=()
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 # ---- Checking ----------------------------------------------------------------
 
 show() { head -c 600 "$WORK/$1" 2>/dev/null | tr '\n' '|'; }
-
-verdict() {
-    if [ ${#problems[@]} -eq 0 ]; then
-        echo "ok $1"
-        passed=$((passed + 1))
-    else
-        echo "FAIL $1"
-        printf '    %s\n' "${problems[@]}"
-        failed=$((failed + 1))
-    fi
-    problems=()
-}
 
 # get NAME PATH [CURL ARGS...]: GETs http://$API/PATH into $WORK/NAME; sets
 # $code to the HTTP status.
@@ -428,5 +414,4 @@ else
     case_draining
 fi
 
-echo "observe: $passed passed, $failed failed"
-[ $failed -eq 0 ]
+finish observe

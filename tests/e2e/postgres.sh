@@ -25,19 +25,13 @@ export PGTEST_PASSWORD="s3cret-$$"
 trap 'stop_pg; rm -rf "$WORK"' EXIT
 trap 'exit 130' INT TERM HUP   # so that the EXIT trap runs
 
-passed=0
-failed=0
-problems=()
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 # ---- The server ------------------------------------------------------------
 
 # as_pg CMD...: runs CMD as the owner of the cluster (PostgreSQL refuses root).
 as_pg() {
     if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
-}
-
-free_port() {
-    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
 
 start_pg() {
@@ -100,24 +94,6 @@ want_in() {
 
 want_not_in() {
     ! grep -Eq -- "$2" "$1" 2>/dev/null || problems+=("$(basename "$1") '$(show "$1")' has /$2/")
-}
-
-want_eq() { # WHAT GOT WANTED
-    [ "$2" = "$3" ] || problems+=("$1: got '$(printf %s "$2" | tr '\n' '|')', wanted '$(printf %s "$3" | tr '\n' '|')'")
-}
-
-lines() { if [ -f "$1" ]; then wc -l <"$1" | tr -d ' '; else echo 0; fi; }
-
-verdict() {
-    if [ ${#problems[@]} -eq 0 ]; then
-        echo "ok $1"
-        passed=$((passed + 1))
-    else
-        echo "FAIL $1"
-        printf '    %s\n' "${problems[@]}"
-        failed=$((failed + 1))
-    fi
-    problems=()
 }
 
 fresh() {
@@ -354,5 +330,4 @@ case_restart
 case_unreachable
 case_validate
 
-echo "postgres: $passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+finish postgres

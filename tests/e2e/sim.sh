@@ -25,9 +25,7 @@ PY=/usr/bin/python3
 # Only the jobs still running: an exited one's pid may belong to another process by now.
 trap 'kill $(jobs -p) 2>/dev/null; rm -rf "$WORK"' EXIT
 
-passed=0
-failed=0
-problems=()
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 # ---- Checking --------------------------------------------------------------
 
@@ -44,28 +42,8 @@ want_in() { # FILE REGEX: some line of FILE matches
     grep -Eq -- "$2" "$1" 2>/dev/null || problems+=("$(basename "$1") '$(show "$1")' lacks /$2/")
 }
 
-want_eq() { # WHAT GOT WANTED
-    [ "$2" = "$3" ] || problems+=("$1: got '$(printf %s "$2" | tr '\n' '|')', wanted '$(printf %s "$3" | tr '\n' '|')'")
-}
-
 want_same() { # FILE1 FILE2
     cmp -s "$1" "$2" || problems+=("$1 and $2 differ: $(diff "$1" "$2" | head -n 4 | tr '\n' '|')")
-}
-
-lines() { # the number of lines of a file, 0 if it does not exist
-    if [ -f "$1" ]; then wc -l <"$1" | tr -d ' '; else echo 0; fi
-}
-
-verdict() {
-    if [ ${#problems[@]} -eq 0 ]; then
-        echo "ok $1"
-        passed=$((passed + 1))
-    else
-        echo "FAIL $1"
-        printf '    %s\n' "${problems[@]}"
-        failed=$((failed + 1))
-    fi
-    problems=()
 }
 
 fresh() { # NAME: an empty directory for one case, made the current directory
@@ -80,10 +58,6 @@ sim() { # ARGS...: sluice sim ARGS, output in stdout and stderr, status in $stat
 }
 
 # ---- A TCP receiver ---------------------------------------------------------
-
-free_port() {
-    "$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
 
 # receiver PORT FILE LINES [CUT]: in the background, accepts connections on
 # 127.0.0.1:PORT one after another and appends what they send to FILE until
@@ -505,5 +479,4 @@ case_score_simulated() {
 ALL_CASES="help bad_arguments determinism counts_and_times line_format truth tcp
 tcp_late_receiver tcp_reconnect pacing signal signal_without_receiver score_csv score_ndjson score_edges score_simulated"
 for c in ${*:-$ALL_CASES}; do "case_$c"; done
-echo "sim: $passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+finish sim

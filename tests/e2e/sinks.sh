@@ -48,10 +48,6 @@ want_not_in() {
     ! grep -Eq -- "$2" "$1" 2>/dev/null || problems+=("$(basename "$1") '$(show "$1")' has /$2/")
 }
 
-want_eq() { # WHAT GOT WANTED
-    [ "$2" = "$3" ] || problems+=("$1: got '$(printf %s "$2" | tr '\n' '|')', wanted '$(printf %s "$3" | tr '\n' '|')'")
-}
-
 sql() { # DB QUERY: the rows, columns separated by |
     sqlite3 -batch -separator '|' "$1" "$2" 2>&1
 }

@@ -45,10 +45,6 @@ want_not_in() {
     ! grep -Eq -- "$2" "$1" 2>/dev/null || problems+=("$(basename "$1") '$(show "$1")' has /$2/")
 }
 
-want_eq() { # WHAT GOT WANTED
-    [ "$2" = "$3" ] || problems+=("$1: got '$(printf %s "$2" | tr '\n' '|')', wanted '$(printf %s "$3" | tr '\n' '|')'")
-}
-
 hex() { # standard input as hexadecimal, for client.py raw-tcp/raw-udp
     "$PY" -c 'import sys; print(sys.stdin.buffer.read().hex())'
 }
