@@ -36,6 +36,16 @@ static void *xmalloc(size_t n)
     return p;
 }
 
+void *sl_xrealloc(void *p, size_t size)
+{
+    void *q = realloc(p, size ? size : 1);
+    if (!q) {
+        fprintf(stderr, "sluice: out of memory (%zu bytes)\n", size);
+        abort();
+    }
+    return q;
+}
+
 static SlArenaBlock *block_new(size_t need)
 {
     SlArenaBlock *blk = NULL;

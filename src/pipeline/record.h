@@ -98,6 +98,8 @@ SlBatch *sl_batch_clone(const SlBatch *b);
 size_t sl_batch_memory(const SlBatch *b);
 
 /* ---- Arena ----------------------------------------------------------- */
+/* realloc that reports and aborts when memory runs out (never NULL). */
+void *sl_xrealloc(void *p, size_t size);
 void *sl_alloc(SlBatch *b, size_t size);  /* 8-byte aligned, never NULL */
 const char *sl_copy_str(SlBatch *b, const char *s, size_t len);
 

@@ -95,19 +95,9 @@ static const SlSetting settings[] = {
       .doc = "How long one request may take, connecting included." },
     { .name = "retries", .type = SL_SET_INT, .def = "8", .min = 0, .max = 1000000,
       .doc = "How many times unwritten records are sent again before they are rejected." },
-    { .name = "backoff_ms", .type = SL_SET_INT, .def = "100", .min = 1, .max = 3600000,
-      .doc = "The wait before the first retry; it doubles at each retry." },
-    { .name = "max_backoff_ms", .type = SL_SET_INT, .def = "30000", .min = 1, .max = 3600000,
-      .doc = "The longest wait between two retries." },
+    SL_BACKOFF_SETTINGS("100", "30000"),
     { 0 },
 };
-
-static void *xrealloc(void *p, size_t size)
-{
-    p = realloc(p, size ? size : 1);
-    if (!p) abort();
-    return p;
-}
 
 /* ---- Init -------------------------------------------------------------- */
 
@@ -159,7 +149,7 @@ static int read_urls(SlCtx *ctx, EsSink *h, const SlConf *conf)
     }
     const char *pipeline = sl_conf_str(conf, "pipeline", NULL);
     size_t n = list ? list->count : 1;
-    h->urls = xrealloc(NULL, n * sizeof *h->urls);
+    h->urls = sl_xrealloc(NULL, n * sizeof *h->urls);
     for (size_t i = 0; i < n; i++) {
         const SlConf *u = list ? list->items[i] : one;
         if (strncmp(u->text, "http://", 7) && strncmp(u->text, "https://", 8)) {
@@ -523,8 +513,8 @@ static int64_t now_ns(void)
 static void process(SlCtx *ctx, SlBatch *b)
 {
     EsSink *h = sl_state(ctx);
-    h->doc_end = xrealloc(h->doc_end, b->count * sizeof *h->doc_end);
-    h->pending = xrealloc(h->pending, b->count * sizeof *h->pending);
+    h->doc_end = sl_xrealloc(h->doc_end, b->count * sizeof *h->doc_end);
+    h->pending = sl_xrealloc(h->pending, b->count * sizeof *h->pending);
     h->docs.len = 0;
     int64_t now = now_ns();
     uint32_t kept = 0;

@@ -50,10 +50,7 @@ static const SlSetting settings[] = {
       .doc = "How long to wait for the PubAcks of a batch before retrying." },
     { .name = "retries", .type = SL_SET_INT, .def = "5", .min = 0, .max = 1000,
       .doc = "How many times unacknowledged messages are published again before being rejected." },
-    { .name = "backoff_ms", .type = SL_SET_INT, .def = "100", .min = 1, .max = 3600000,
-      .doc = "The wait before the first retry; it doubles at each retry." },
-    { .name = "max_backoff_ms", .type = SL_SET_INT, .def = "10000", .min = 1, .max = 3600000,
-      .doc = "The longest wait between two retries." },
+    SL_BACKOFF_SETTINGS("100", "10000"),
     { 0 },
 };
 

@@ -89,19 +89,9 @@ static const SlSetting settings[] = {
       .doc = "How long one connection attempt may take, in seconds (a connect_timeout in conninfo wins)." },
     { .name = "retries", .type = SL_SET_INT, .def = "10", .min = 0, .max = 1000000,
       .doc = "How many times a batch is written again after a transient failure before its records are rejected." },
-    { .name = "backoff_ms", .type = SL_SET_INT, .def = "200", .min = 1, .max = 3600000,
-      .doc = "The wait before the first retry; it doubles at each retry." },
-    { .name = "max_backoff_ms", .type = SL_SET_INT, .def = "30000", .min = 1, .max = 3600000,
-      .doc = "The longest wait between two retries." },
+    SL_BACKOFF_SETTINGS("200", "30000"),
     { 0 },
 };
-
-static void *xrealloc(void *p, size_t size)
-{
-    p = realloc(p, size ? size : 1);
-    if (!p) abort();
-    return p;
-}
 
 /* ---- Columns ----------------------------------------------------------- */
 
@@ -121,11 +111,11 @@ static void add_column(PgSink *s, const char *name, size_t len, ColType type)
 {
     if (s->ncols == s->cap) {
         s->cap = s->cap ? s->cap * 2 : 16;
-        s->cols = xrealloc(s->cols, s->cap * sizeof *s->cols);
-        s->row = xrealloc(s->row, s->cap * sizeof *s->row);
+        s->cols = sl_xrealloc(s->cols, s->cap * sizeof *s->cols);
+        s->row = sl_xrealloc(s->row, s->cap * sizeof *s->row);
     }
     Column *c = &s->cols[s->ncols++];
-    c->name = xrealloc(NULL, len + 1);
+    c->name = sl_xrealloc(NULL, len + 1);
     memcpy(c->name, name, len);
     c->name[len] = 0;
     c->len = len;
@@ -583,7 +573,7 @@ static void plan_batch(SlCtx *ctx, PgSink *s, SlBatch *b)
 static void encode_batch(PgSink *s, SlBatch *b)
 {
     s->rows.len = 0;
-    s->row_end = xrealloc(s->row_end, b->count * sizeof *s->row_end);
+    s->row_end = sl_xrealloc(s->row_end, b->count * sizeof *s->row_end);
     for (uint32_t i = 0; i < b->count; i++) {
         encode_row(s, &b->records[i]);
         s->row_end[i] = s->rows.len;

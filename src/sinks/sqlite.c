@@ -80,13 +80,6 @@ static void *xcalloc(size_t n, size_t size)
     return p;
 }
 
-static void *xrealloc(void *p, size_t size)
-{
-    p = realloc(p, size);
-    if (!p) abort();
-    return p;
-}
-
 /* ---- Columns ----------------------------------------------------------- */
 
 static char ascii_lower(char c)
@@ -118,8 +111,8 @@ static void add_column(SqliteSink *s, const char *name, size_t len, ColType type
 {
     if (s->ncols == s->cap) {
         s->cap = s->cap ? s->cap * 2 : 16;
-        s->cols = xrealloc(s->cols, s->cap * sizeof *s->cols);
-        s->seen = xrealloc(s->seen, s->cap * sizeof *s->seen);
+        s->cols = sl_xrealloc(s->cols, s->cap * sizeof *s->cols);
+        s->seen = sl_xrealloc(s->seen, s->cap * sizeof *s->seen);
     }
     Column *c = &s->cols[s->ncols];
     c->name = xcalloc(len + 1, 1);
