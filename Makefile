@@ -25,7 +25,7 @@ UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
 LIBS := -larchive -lsodium -ljansson -lyaml -lsqlite3 -lcurl -lpq -lpcre2-8 -lz -lmicrohttpd -lmosquitto -lnats -lm -pthread
 LIBDIRS := $(B)/libsluice.a $(B)/libsluice-fn.a $(B)/libsluice-wasm.a
 
-.PHONY: all check unit spec e2e anomaly asan bench demo web dashboard-test deps clean
+.PHONY: all check unit spec e2e anomaly asan bench demo web dashboard-test console-test deps clean
 all: $(B)/sluice
 
 $(B)/%.o: %.c
@@ -87,11 +87,12 @@ spec: $(B)/sluice
 	@bash tests/spec/run.sh $(B)/sluice
 
 # End-to-end suites: each drives the real binary.
-E2E_SUITES := wasm fn pipeline sources sinks function artifact registry observe mqtt nats es postgres sim
+E2E_SUITES := wasm fn pipeline sources sinks function artifact registry observe mqtt nats es postgres sim serve
 e2e: $(B)/sluice
 	@bash tests/run-suites.sh e2e \
 	  $(foreach s,$(E2E_SUITES),"bash tests/e2e/$(s).sh $(B)/sluice") \
 	  "bash tests/web/run.sh $(B)/sluice" \
+	  "bash tests/web/console.sh $(B)/sluice" \
 	  "bash tests/sdk/run.sh $(B)/sluice" \
 	  "bash examples/functions/build.sh $(B)/sluice"
 
@@ -112,13 +113,18 @@ bench: deps $(B)/libsluice-wasm.a $(B)/sluice
 demo:
 	@bash scripts/demo.sh
 
-# The dashboard's page (web/), vendored by npm ci into $(B)/web.
+# The dashboard's page and the web console (web/), built with the npm
+# packages (npm ci) into $(B)/web.
 web:
 	@bash web/build.sh $(B)/web
 
 # The dashboard in headless Chromium.
 dashboard-test: $(B)/sluice
 	@bash tests/web/run.sh $(B)/sluice
+
+# The web console against `sluice serve` in headless Chromium.
+console-test: $(B)/sluice
+	@bash tests/web/console.sh $(B)/sluice
 
 clean:
 	rm -rf build build-asan

@@ -1,9 +1,11 @@
 /*
 ** sluice_fn_host.h: public interface of libsluice-fn, the host side of the
-** Sluice function ABI v1 (docs/abi.md).
+** Sluice function ABI, versions 1 and 2 (docs/abi.md).
 **
 ** A Sluice function is a WebAssembly module that turns one input document
-** into one output document. This library loads such modules, checks that
+** into one output document: JSON text in ABI v1, a binary columnar batch
+** (sluice_batch.h) in v2. The module says which version it implements;
+** sfn_instance_abi tells the caller, who encodes documents accordingly. This library loads such modules, checks that
 ** they keep the contract, runs them within limits and reports every failure
 ** as a structured error {function, kind, message}. It sits on the public
 ** engine API only (sluice_wasm.h, sluice_wasi.h).
@@ -47,7 +49,8 @@
 extern "C" {
 #endif
 
-#define SFN_ABI_VERSION 1
+/* The newest ABI version this host implements; it runs every one from 1. */
+#define SFN_ABI_VERSION 2
 
 typedef enum sfn_kind {
     SFN_OK = 0,
@@ -139,6 +142,21 @@ void sfn_instance_free(sfn_instance *inst);
    next call or its end; or -1 with err filled. */
 int sfn_call(sfn_instance *inst, const uint8_t *input, size_t input_len,
              const uint8_t **out, size_t *out_len, sfn_error *err);
+
+/* Writes an input document of len bytes at dst (guest memory, valid only
+   during the callback). */
+typedef void (*sfn_fill_fn)(void *user, uint8_t *dst, size_t len);
+
+/* sfn_call for an input of input_len bytes that fill writes straight into
+   the guest's input buffer, saving a copy of it. */
+int sfn_call_fill(sfn_instance *inst, size_t input_len, sfn_fill_fn fill,
+                  void *user, const uint8_t **out, size_t *out_len,
+                  sfn_error *err);
+
+/* The ABI version the module implements (1 or 2), which decides what its
+   documents hold: JSON text (1) or binary batches (2; the configuration
+   given to sluice_init is JSON in both). */
+int sfn_instance_abi(const sfn_instance *inst);
 
 typedef struct sfn_stats {
     uint64_t calls;         /* sfn_call invocations */

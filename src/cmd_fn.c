@@ -24,7 +24,7 @@ enum { PAGES_PER_MIB = 16, MAX_MEMORY_MIB = 4096 };
 static const char run_help[] =
     "usage: sluice fn run [OPTIONS] MODULE.wasm --input FILE|- [--config FILE]\n"
     "\n"
-    "Runs a Sluice function (ABI v1, docs/abi.md) once: gives it the\n"
+    "Runs a Sluice function (ABI v1 or v2, docs/abi.md) once: gives it the\n"
     "configuration, calls it on the input document and prints the output\n"
     "document on standard output. Input, configuration and output are JSON.\n"
     "The function's logs and WASI output go to standard error.\n"
@@ -232,12 +232,16 @@ static int run_calls(const sfn_module *module, const sfn_options *options,
     sfn_error err;
     sfn_instance *inst = sfn_instance_new(module, options, &err);
     if (!inst) return fn_report(&err);
-    const uint8_t *out = NULL;
-    size_t out_len = 0;
+    FnOutput out = { 0 };
     int rc = 0;
     for (uint64_t i = 0; i < a->repeat && rc == 0; i++)
-        rc = sfn_call(inst, (const uint8_t *)input, input_len, &out, &out_len, &err);
-    int status = rc ? fn_report(&err) : print_output(&err, out, out_len);
+        rc = fn_call(inst, input, input_len, &out, &err);
+    int status = rc == FN_BAD_INPUT ? FN_EXIT_USAGE : rc ? fn_report(&err)
+                                                         : print_output(&err, out.data, out.len);
+    if (rc == FN_BAD_INPUT)
+        fprintf(stderr, "sluice: fn run: %s: %s\n", strcmp(a->input, "-") ? a->input : "<stdin>",
+                err.message);
+    free(out.owned);
     if (a->stats) print_stats(module, inst);
     sfn_instance_free(inst);
     return status;

@@ -24,6 +24,7 @@ int cmd_artifact_yank(int argc, char **argv);    /* cmd_artifact.c */
 int cmd_artifact_resolve(int argc, char **argv); /* cmd_artifact.c */
 int cmd_registry_serve(int argc, char **argv);   /* cmd_registry.c */
 int cmd_registry_token(int argc, char **argv);   /* cmd_registry.c */
+int cmd_serve(int argc, char **argv);            /* cmd_serve.c */
 
 int cmd_pipeline_validate(int argc, char **argv); /* cmd_pipeline.c */
 int cmd_pipeline_run(int argc, char **argv);      /* cmd_pipeline.c */

@@ -57,4 +57,21 @@ void fn_log_filtered(void *user, const char *function, int level,
    that kind of failure. */
 int fn_report(const sfn_error *err);
 
+/* A function's output as JSON text: the instance's own bytes (ABI v1), or
+   the JSON made of its output batch (v2), in `owned`. */
+typedef struct FnOutput {
+    const uint8_t *data;
+    size_t len;
+    char *owned;
+} FnOutput;
+
+enum { FN_BAD_INPUT = -2 };
+
+/* Calls the function on a JSON input document, whatever its ABI version
+   (fn_batch.c). Returns 0; -1 with err filled when the call failed; or
+   FN_BAD_INPUT when the input cannot be given to a v2 function (then
+   err->message says why). result->owned is freed by the next call on the
+   same result; free it after the last. */
+int fn_call(sfn_instance *inst, const char *input, size_t len, FnOutput *result, sfn_error *err);
+
 #endif

@@ -21,8 +21,10 @@
 ** Outputs are compared as JSON values, not as text: key order does not
 ** matter, and 1 equals 1.0.
 **
-** Each case runs in a fresh instance, so that cases cannot influence each
-** other. The report is one line per case, `ok NAME` or `FAIL NAME: expected
+** A function of ABI v2 gets its input as a binary batch: the input is then
+** an object of equal-length arrays, and the output is compared as the
+** pipeline would see it (fn_batch.c). Each case runs in a fresh instance,
+** so that cases cannot influence each other. The report is one line per case, `ok NAME` or `FAIL NAME: expected
 ** ..., got ...`, then `N passed, M failed`.
 */
 #include "commands.h"
@@ -458,13 +460,15 @@ static bool run_case(const sfn_module *module, const FnArgs *a,
         options.config = config_text;
         options.config_len = config_text ? strlen(config_text) : 0;
         sfn_error err;
-        const uint8_t *out = NULL;
-        size_t out_len = 0;
+        FnOutput out = { 0 };
         sfn_instance *inst = sfn_instance_new(module, &options, &err);
-        bool failed = !inst || sfn_call(inst, (const uint8_t *)input_text,
-                                        strlen(input_text), &out, &out_len,
-                                        &err);
-        passed = judge(c, failed ? &err : NULL, out, out_len);
+        int rc = inst ? fn_call(inst, input_text, strlen(input_text), &out, &err) : -1;
+        if (rc == FN_BAD_INPUT)
+            printf("FAIL %s: the input cannot be given to the function: %s\n", c->name,
+                   err.message);
+        else
+            passed = judge(c, rc ? &err : NULL, out.data, out.len);
+        free(out.owned);
         sfn_instance_free(inst);
     }
     free(config_text);

@@ -75,6 +75,9 @@ static const Command commands[] = {
     { "registry", "serve", cmd_registry_serve,
       "registry serve --data DIR [--listen HOST:PORT] [--max-upload BYTES] [--private-reads]\n"
       "      run the function registry (REST API, docs/registry.md)" },
+    { NULL, "serve", cmd_serve,
+      "serve [--listen HOST:PORT] [--data DIR] [--token TOKEN] [--web DIR]\n"
+      "      the control plane: registry, pipelines and web console on one port (docs/console.md)" },
     { "registry", "token", cmd_registry_token,
       "registry token add NAME --data DIR\n"
       "      make a write token for a registry; print it once" },

@@ -5,16 +5,19 @@
 #   bash bench/pipeline/run.sh [BUILD/sluice] [LINES]
 #
 # Sends LINES (default 2,000,000) CSV lines over loopback TCP to
-# `sluice run` with three pipelines, each tcp -> parse_csv -> ... -> file:
-#   function: the Wasm pass-through function (passthrough.c) in windows of
-#             1,000, adding is_anomaly (the pipeline under test);
-#   native:   the same field added by the native `fields` transform;
-#   plain:    no third node.
+# `sluice run` with four pipelines, each tcp -> parse_csv -> ... -> file:
+#   function:    the Wasm pass-through function on ABI v1 (passthrough.c,
+#                columnar JSON) in windows of 1,000, adding is_anomaly;
+#   function_v2: the same on ABI v2 (passthrough_v2.c, binary columns; the
+#                pipeline under test);
+#   native:      the same field added by the native `fields` transform;
+#   plain:       no third node.
 # For each it prints records/s (from the first byte sent to the last record
 # in the output file), sluice's CPU seconds and CPU us per record (user +
 # system, from /proc/PID/stat), and its peak RSS (VmHWM); then the function
-# pipeline's ratios to the baselines, and checks the function's output:
-# every record, with is_anomaly false and the fields it was sent with.
+# pipelines' ratios to the baselines measured in the same run, and checks
+# both functions' output: every record, with is_anomaly false and the
+# fields it was sent with.
 # Everything built or written goes to BUILD/bench/pipeline/.
 set -euo pipefail
 
@@ -30,6 +33,8 @@ warnings=(-std=c17 -Wall -Wextra -Werror)
 # than wasi-libc's strtod/snprintf/malloc for this function.
 clang-19 --target=wasm32 -O2 "${warnings[@]}" -ffreestanding -nostdlib -mbulk-memory \
     -Wl,--no-entry -Isdk/c -o "$out/passthrough.wasm" "$here/passthrough.c"
+clang-19 --target=wasm32 -O2 "${warnings[@]}" -ffreestanding -nostdlib -mbulk-memory \
+    -Wl,--no-entry -Isdk/c -o "$out/passthrough_v2.wasm" "$here/passthrough_v2.c"
 clang-19 -O2 "${warnings[@]}" -o "$out/send" "$here/send.c"
 
 # A free port: asking the kernel for one would need a helper; the chance of a
@@ -76,7 +81,7 @@ run() {
     local name=$1 output=$out/$1.ndjson first last ticks_used
     rm -f "$output"
     PORT=$port OUT=$(realpath -m "$output") MODULE=$(realpath "$out/passthrough.wasm") \
-        "$sluice" run --quiet "$here/$name.yaml" 2> "$out/$name.log" &
+        MODULE_V2=$(realpath "$out/passthrough_v2.wasm") "$sluice" run --quiet "$here/$name.yaml" 2> "$out/$name.log" &
     pid=$!
     until (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; do
         kill -0 "$pid" 2>/dev/null || { cat "$out/$name.log" >&2; return 1; }
@@ -94,38 +99,45 @@ run() {
     cpu=$(awk -v t="$ticks_used" -v hz="$ticks" 'BEGIN { printf "%.2f", t / hz }')
     us=$(awk -v c="$cpu" -v n="$lines" 'BEGIN { printf "%.2f", c * 1e6 / n }')
     rss=$(awk -v k="$rss" 'BEGIN { printf "%.1f", k / 1024 }')
-    printf '  %-9s %10s records/s  %6s s CPU  %5s us/record  %5s MB peak RSS   (%s)\n' \
+    printf '  %-11s %10s records/s  %6s s CPU  %5s us/record  %5s MB peak RSS   (%s)\n' \
         "$name" "$rate" "$cpu" "$us" "$rss" "$(cat "$out/$name.send")"
 }
 
-# verify: the function's output holds every line sent, in order, each with
+# verify NAME: NAME's output holds every line sent, in order, each with
 # is_anomaly false; compared field by field with what plain.yaml wrote.
 verify() {
     local bad
-    bad=$(paste -d '\t' "$out/plain.ndjson" "$out/function.ndjson" | awk -F '\t' -v n="$lines" '
+    bad=$(paste -d '\t' "$out/plain.ndjson" "$out/$1.ndjson" | awk -F '\t' -v n="$lines" '
         { sub(/}$/, ",\"is_anomaly\":false}", $1) }
         $1 != $2 { bad++; if (bad == 1) first = NR }
         END { if (NR != n) print "expected " n " records, found " NR
               else if (bad) print bad " records differ, the first at line " first }')
     if [ -n "$bad" ]; then
-        echo "pipeline: FAIL output: $bad" >&2
+        echo "pipeline: FAIL $1 output: $bad" >&2
         return 1
     fi
-    echo "  output: $lines records, each with its fields and is_anomaly false: ok"
+    echo "  $1 output: $lines records, each with its fields and is_anomaly false: ok"
 }
 
 # ratio A B: A / B to two decimals.
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
 
 echo "== pipeline: $lines CSV lines over loopback TCP -> parse_csv -> ... -> file"
-for name in plain native function; do
+for name in plain native function function_v2; do
     run "$name"
     eval "${name}_rate=$rate ${name}_us=$us ${name}_rss=$rss"
 done
-echo "  function vs plain:  $(ratio "$function_rate" "$plain_rate")x records/s," \
-     "$(ratio "$function_us" "$plain_us")x CPU/record, $(ratio "$function_rss" "$plain_rss")x RSS"
-echo "  function vs native: $(ratio "$function_rate" "$native_rate")x records/s," \
-     "$(ratio "$function_us" "$native_us")x CPU/record, $(ratio "$function_rss" "$native_rss")x RSS"
+# compare NAME BASE: NAME's figures as multiples of BASE's.
+compare() {
+    local ar=$1_rate br=$2_rate au=$1_us bu=$2_us am=$1_rss bm=$2_rss
+    printf '  %-11s vs %-6s %5sx records/s, %5sx CPU/record, %5sx RSS\n' "$1" "$2" \
+        "$(ratio "${!ar}" "${!br}")" "$(ratio "${!au}" "${!bu}")" "$(ratio "${!am}" "${!bm}")"
+}
+for name in function function_v2; do
+    compare "$name" plain
+    compare "$name" native
+done
 echo "  targets: >= 1000000 records/s, <= 30 MB RSS" \
      "(Fluent Bit with its WASM filter: ~190000 records/s, 7 us/record, 33 MB)"
-verify
+verify function
+verify function_v2

@@ -1,6 +1,6 @@
 /*
-** host.c: libsluice-fn, the host side of the Sluice function ABI v1
-** (docs/abi.md, interface in include/sluice_fn_host.h).
+** host.c: libsluice-fn, the host side of the Sluice function ABI, versions
+** 1 and 2 (docs/abi.md, interface in include/sluice_fn_host.h).
 **
 ** Loading checks what can be checked without running the guest: the
 ** exports exist with the right kinds, and every import is one the host
@@ -8,7 +8,10 @@
 ** sluice_abi_version), then runs _initialize and sluice_init.
 **
 ** A call follows the ABI to the letter: sluice_alloc, copy the input in,
-** sluice_execute, sluice_free. The host imports (sluice_output, sluice_error,
+** sluice_execute, sluice_free. The two versions differ only in what the
+** documents hold (JSON text, or v2's binary batches), which is the caller's
+** business: this file checks which version a module implements and lets the
+** caller write the input straight into the guest's buffer. The host imports (sluice_output, sluice_error,
 ** sluice_log) bounds-check every pointer/length pair and stop the guest with
 ** an `abi` or `limit` error when it breaks the contract; they record that
 ** verdict in the instance before trapping, so that the trap is reported as
@@ -134,8 +137,8 @@ void sfn_log_stderr(void *user, const char *function, int level,
 
 /* ---- Modules --------------------------------------------------------------- */
 
-/* The exports of ABI v1 that are functions; all parameters and results are
-   i32. The order is that of the sw_func array in an instance. */
+/* The function exports of the ABI (v1 and v2 alike); all parameters and
+   results are i32. The order is that of the sw_func array in an instance. */
 enum { FN_VERSION, FN_ALLOC, FN_FREE, FN_EXECUTE, FN_INIT, FN_INITIALIZE, NFUNCS };
 
 typedef struct Export {
@@ -188,7 +191,7 @@ static int check_exports(sfn_module *m, sfn_error *err)
         long i = find_export(m->wasm, exports[f].name);
         m->has[f] = i >= 0;
         if (i < 0 && !exports[f].optional)
-            return fail(err, SFN_ABI, "missing export '%s' (ABI v1 needs "
+            return fail(err, SFN_ABI, "missing export '%s' (the ABI needs "
                         "memory, sluice_abi_version, sluice_alloc, sluice_free "
                         "and sluice_execute)", exports[f].name);
         if (i >= 0 && sw_module_export(m->wasm, (size_t)i).kind != SW_EXTERN_FUNC)
@@ -319,6 +322,7 @@ struct sfn_instance {
     uint64_t fuel_used; /* by this sfn_call so far */
     uint64_t deadline_ns;
 
+    int abi;            /* the version the guest implements; 0 until known */
     uint8_t *output;    /* the last output, kept for the caller */
     size_t output_len, output_cap;
     sfn_stats stats;
@@ -524,11 +528,21 @@ static int guest_call(sfn_instance *in, int f, sw_slot *slots)
     return -1;
 }
 
-/* Steps 1 to 3 of a call (docs/abi.md): the document goes into a buffer
-   from sluice_alloc, the entry point runs on it, the buffer is freed.
-   Returns 0 with *status set, or -1 with the error filled. */
-static int run_entry(sfn_instance *in, int entry, const uint8_t *doc,
-                     size_t len, uint32_t *status)
+/* A document that is already in host memory. */
+typedef struct Copy {
+    const uint8_t *bytes;
+} Copy;
+
+static void copy_document(void *user, uint8_t *dst, size_t len)
+{
+    if (len) memcpy(dst, ((const Copy *)user)->bytes, len);
+}
+
+/* Steps 1 to 3 of a call (docs/abi.md): fill writes the document into a
+   buffer from sluice_alloc, the entry point runs on it, the buffer is
+   freed. Returns 0 with *status set, or -1 with the error filled. */
+static int run_entry(sfn_instance *in, int entry, size_t len, sfn_fill_fn fill,
+                     void *user, uint32_t *status)
 {
     if (len > UINT32_MAX)
         return fail(in->err, SFN_LIMIT, "a document of %zu bytes does not "
@@ -540,10 +554,11 @@ static int run_entry(sfn_instance *in, int entry, const uint8_t *doc,
         return fail(in->err, SFN_LIMIT, "sluice_alloc(%zu) returned 0: the "
                     "function is out of memory (cap: %u pages of 64 KiB)",
                     len, in->limits.max_memory_pages);
-    if (sw_memory_write(in->memory, ptr, doc, len) != 0)
+    if ((uint64_t)ptr + len > sw_memory_size(in->memory))
         return fail(in->err, SFN_ABI, "sluice_alloc(%zu) returned %u: the "
                     "block does not fit in guest memory (%llu bytes)", len,
                     ptr, (unsigned long long)sw_memory_size(in->memory));
+    fill(user, sw_memory_data(in->memory) + ptr, len);
     slots[0] = ptr;
     slots[1] = len;
     if (guest_call(in, entry, slots)) return -1;
@@ -561,7 +576,7 @@ static int check_status(sfn_instance *in, int entry, uint32_t status)
         return in->have_error ? -1 : fail(in->err, SFN_ABI, "%s returned 1 "
                                           "without calling sluice_error", what);
     if (status != 0)
-        return fail(in->err, SFN_ABI, "%s returned %d; ABI v1 knows 0 "
+        return fail(in->err, SFN_ABI, "%s returned %d; the ABI knows 0 "
                     "(success) and 1 (error)", what, (int32_t)status);
     if (in->have_error)
         return fail(in->err, SFN_ABI, "%s returned 0 after calling "
@@ -573,14 +588,14 @@ static int check_status(sfn_instance *in, int entry, uint32_t status)
 }
 
 /* Runs sluice_init or sluice_execute on a document, start to finish. */
-static int run_phase(sfn_instance *in, Phase phase, int entry,
-                     const uint8_t *doc, size_t len)
+static int run_phase(sfn_instance *in, Phase phase, int entry, size_t len,
+                     sfn_fill_fn fill, void *user)
 {
     uint32_t status = 0;
     start_budget(in);
     in->phase = phase;
     in->have_output = in->have_error = false;
-    int rc = run_entry(in, entry, doc, len, &status);
+    int rc = run_entry(in, entry, len, fill, user, &status);
     in->phase = PHASE_SETUP;
     return rc ? rc : check_status(in, entry, status);
 }
@@ -628,7 +643,7 @@ static int resolve_exports(sfn_instance *in, sw_instance *wasm)
             describe_type(found, sizeof found, t);
             describe_type(wanted, sizeof wanted, &(sw_functype){
                 x->nparams, x->nresults, i32s, i32s });
-            return fail(in->err, SFN_ABI, "export '%s' has type %s; ABI v1 "
+            return fail(in->err, SFN_ABI, "export '%s' has type %s; the ABI "
                         "wants %s", x->name, found, wanted);
         }
     }
@@ -709,14 +724,20 @@ static int instantiate(sfn_instance *in)
     return engine_failure(in, &e, "instantiation");
 }
 
+/* The version is negotiated once: a rebuilt instance must implement the
+   one its caller has been encoding documents for. */
 static int check_version(sfn_instance *in)
 {
     sw_slot slot[1];
     if (guest_call(in, FN_VERSION, slot)) return -1;
     int32_t version = (int32_t)(uint32_t)slot[0];
-    if (version != SFN_ABI_VERSION)
+    if (version < 1 || version > SFN_ABI_VERSION)
         return fail(in->err, SFN_ABI, "the module implements ABI version %d; "
-                    "this host implements version %d", version, SFN_ABI_VERSION);
+                    "this host implements versions 1 to %d", version, SFN_ABI_VERSION);
+    if (in->abi && version != in->abi)
+        return fail(in->err, SFN_ABI, "the rebuilt instance implements ABI "
+                    "version %d, the first one version %d", version, in->abi);
+    in->abi = version;
     return 0;
 }
 
@@ -734,7 +755,8 @@ static int start(sfn_instance *in)
         rc = guest_call(in, FN_INITIALIZE, (sw_slot[1]){ 0 });
     if (!rc) rc = check_version(in);
     if (!rc && in->funcs[FN_INIT])
-        rc = run_phase(in, PHASE_INIT, FN_INIT, in->config, in->config_len);
+        rc = run_phase(in, PHASE_INIT, FN_INIT, in->config_len, copy_document,
+                       &(Copy){ in->config });
     if (rc) discard(in);
     return rc;
 }
@@ -787,6 +809,14 @@ void sfn_instance_free(sfn_instance *in)
 int sfn_call(sfn_instance *in, const uint8_t *input, size_t input_len,
              const uint8_t **out, size_t *out_len, sfn_error *err)
 {
+    return sfn_call_fill(in, input_len, copy_document, &(Copy){ input }, out,
+                         out_len, err);
+}
+
+int sfn_call_fill(sfn_instance *in, size_t input_len, sfn_fill_fn fill,
+                  void *user, const uint8_t **out, size_t *out_len,
+                  sfn_error *err)
+{
     set_function(err, in->module->name);
     in->err = err;
     in->stats.calls++;
@@ -795,7 +825,7 @@ int sfn_call(sfn_instance *in, const uint8_t *input, size_t input_len,
         in->stats.restarts++;
         rc = start(in);
     }
-    if (!rc) rc = run_phase(in, PHASE_EXECUTE, FN_EXECUTE, input, input_len);
+    if (!rc) rc = run_phase(in, PHASE_EXECUTE, FN_EXECUTE, input_len, fill, user);
     in->stats.fuel_last = in->fuel_used;
     in->stats.fuel_total += in->fuel_used;
     if (rc) {
@@ -810,6 +840,11 @@ int sfn_call(sfn_instance *in, const uint8_t *input, size_t input_len,
 sfn_stats sfn_instance_stats(const sfn_instance *in)
 {
     return in->stats;
+}
+
+int sfn_instance_abi(const sfn_instance *in)
+{
+    return in->abi;
 }
 
 uint64_t sfn_instance_memory_size(const sfn_instance *in)

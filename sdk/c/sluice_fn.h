@@ -131,6 +131,7 @@
 #include <stdlib.h>
 #include <string.h>
 #define SL__COPY memcpy
+#define SL__FILL memset
 #else
 #if !defined(__wasm__)
 #error "sluice_fn.h: SLUICE_FN_LIBC 0 (no libc) needs a wasm32 target"
@@ -138,6 +139,7 @@
 #error "sluice_fn.h: without libc, build with -mbulk-memory (memory.copy and memory.fill replace memcpy and memset)"
 #endif
 #define SL__COPY __builtin_memcpy
+#define SL__FILL __builtin_memset
 #endif
 
 #define SLUICE_FN_ABI_VERSION 1
@@ -1432,14 +1434,329 @@ static inline int sl__run_execute(sl_execute_fn execute, const char *ptr, size_t
     return status == SL_OK ? SL_OK : sl__report();
 }
 
+/* ---- ABI v2: binary columnar batches --------------------------------------- */
+
+/* With SLUICE_FUNCTION_V2 the input is a batch of typed columns read in
+   place (no parsing), and the output is built column by column: by
+   default one value per input row, and the host then keeps every input
+   record with the output's columns added or replacing fields of the same
+   name. docs/abi.md has the byte layout. */
+
+#define SLUICE_FN_BATCH_VERSION 2
+
+typedef enum sl_column_type {
+    SL_COL_NULL, SL_COL_BOOL, SL_COL_I64, SL_COL_F64, SL_COL_STRING, SL_COL_TIMESTAMP,
+    SL_COL_JSON
+} sl_column_type;
+
+/* An input column: views into the input, valid during the call. */
+typedef struct sl_column {
+    const char *name;           /* not NUL-terminated */
+    size_t name_len;
+    sl_column_type type;
+    size_t rows;
+    const uint8_t *valid;       /* bit r%8 of byte r/8: row r has a value */
+    const bool *bools;          /* SL_COL_BOOL */
+    const int64_t *i64;         /* SL_COL_I64; SL_COL_TIMESTAMP: ns since 1970 UTC */
+    const double *f64;          /* SL_COL_F64 */
+    const uint32_t *offsets;    /* SL_COL_STRING, SL_COL_JSON: row r is */
+    const char *bytes;          /* bytes[offsets[r]..offsets[r + 1]) */
+} sl_column;
+
+typedef struct sl_batch {
+    size_t rows, ncolumns;
+    sl_column *columns;
+} sl_batch;
+
+/* The column of that name, or NULL. */
+static inline const sl_column *sl_column_get(const sl_batch *b, const char *name)
+{
+    size_t n = sl__strlen(name);
+    for (size_t k = 0; k < b->ncolumns; k++) {
+        const sl_column *c = &b->columns[k];
+        size_t i = 0;
+        while (i < n && i < c->name_len && c->name[i] == name[i]) i++;
+        if (i == n && c->name_len == n) return c;
+    }
+    return NULL;
+}
+
+static inline bool sl_is_null(const sl_column *c, size_t row)
+{
+    return c->type == SL_COL_NULL || !(c->valid[row >> 3] >> (row & 7) & 1);
+}
+
+/* A number column's value as a double (i64 converted); 0 for null rows. */
+static inline double sl_column_number(const sl_column *c, size_t row)
+{
+    if (sl_is_null(c, row)) return 0;
+    return c->type == SL_COL_F64 ? c->f64[row] : c->type == SL_COL_I64 ? (double)c->i64[row] : 0;
+}
+
+/* A string (or json) column's value; *len 0 for null rows. */
+static inline const char *sl_column_string(const sl_column *c, size_t row, size_t *len)
+{
+    *len = c->offsets[row + 1] - c->offsets[row];
+    return c->bytes + c->offsets[row];
+}
+
+/* An output column. Fill the array of its type, one item per row; a new
+   bool, i64, f64 or timestamp column has every row valid (false or 0), a
+   string or json column every row null until sl_out_string gives it. */
+typedef struct sl_out_column {
+    bool *bools;                /* SL_COL_BOOL */
+    int64_t *i64;               /* SL_COL_I64, SL_COL_TIMESTAMP */
+    double *f64;                /* SL_COL_F64 */
+    /* The rest is the SDK's. */
+    const char *name;
+    size_t name_len, rows, next_row;
+    sl_column_type type;
+    uint8_t *valid;
+    uint32_t *offsets;
+    char *bytes;
+    size_t bytes_len, bytes_cap;
+    struct sl_out_column *next;
+} sl_out_column;
+
+typedef struct sl_out {
+    size_t rows;                /* the input's, unless sl_out_new_rows */
+    bool new_rows;
+    const char *error;          /* why the output cannot be sent, or NULL */
+    sl_out_column *first, *last;
+    size_t ncolumns;
+} sl_out;
+
+static inline bool sl__out_fail(sl_out *out, const char *why)
+{
+    if (!out->error) out->error = why;
+    return false;
+}
+
+/* Makes the output `rows` new records (an aggregate, a filter...) rather
+   than an update of the input rows. Call it before adding any column. */
+static inline bool sl_out_new_rows(sl_out *out, size_t rows)
+{
+    if (out->first) return sl__out_fail(out, "sl_out_new_rows after a column was added");
+    out->rows = rows;
+    out->new_rows = true;
+    return true;
+}
+
+static inline size_t sl__pad8(size_t n) { return (n + 7) & ~(size_t)7; }
+
+static inline void *sl__zalloc(size_t size)
+{
+    void *p = sl_alloc(size);
+    if (p) SL__FILL(p, 0, size);
+    return p;
+}
+
+/* Adds a column named name (the string must outlive the call), or NULL
+   when out of memory (then return an error). */
+static inline sl_out_column *sl_out_add(sl_out *out, const char *name, sl_column_type type)
+{
+    size_t rows = out->rows, bitmap = (rows + 7) / 8;
+    size_t width = type == SL_COL_BOOL ? 1 : type == SL_COL_I64 || type == SL_COL_F64 ||
+                                                     type == SL_COL_TIMESTAMP ? 8 : 0;
+    bool variable = type == SL_COL_STRING || type == SL_COL_JSON;
+    sl_out_column *c = sl__zalloc(sizeof *c);
+    if (!c) return sl__out_fail(out, "out of memory"), NULL;
+    *c = (sl_out_column){ .name = name, .name_len = sl__strlen(name), .rows = rows, .type = type };
+    c->valid = sl__zalloc(bitmap + 1);
+    void *values = width ? sl__zalloc(width * rows + 1) : NULL;
+    c->offsets = variable ? sl__zalloc((rows + 1) * 4) : NULL;
+    if (!c->valid || (width && !values) || (variable && !c->offsets)) {
+        sl_free(c->valid);
+        sl_free(values);
+        sl_free(c->offsets);
+        sl_free(c);
+        return sl__out_fail(out, "out of memory"), NULL;
+    }
+    if (width) SL__FILL(c->valid, 0xff, bitmap);
+    c->bools = type == SL_COL_BOOL ? values : NULL;
+    c->i64 = width == 8 && type != SL_COL_F64 ? values : NULL;
+    c->f64 = type == SL_COL_F64 ? values : NULL;
+    if (out->last) out->last->next = c;
+    else out->first = c;
+    out->last = c;
+    out->ncolumns++;
+    return c;
+}
+
+/* Marks a row of a bool, i64, f64 or timestamp column null. */
+static inline void sl_out_null(sl_out_column *c, size_t row)
+{
+    if (row < c->rows) c->valid[row >> 3] &= (uint8_t)~(1u << (row & 7));
+}
+
+/* Sets row `row` of a string or json column (JSON text for json); rows go
+   in increasing order, and the rows skipped are null. */
+static inline bool sl_out_string(sl_out *out, sl_out_column *c, size_t row, const char *s, size_t n)
+{
+    if (!c->offsets || row < c->next_row || row >= c->rows)
+        return sl__out_fail(out, !c->offsets ? "sl_out_string on a column that is not string or json"
+                                             : "sl_out_string: rows out of order or beyond the last");
+    if (c->bytes_cap - c->bytes_len < n) {
+        size_t cap = c->bytes_cap ? c->bytes_cap : 256;
+        while (cap - c->bytes_len < n) cap *= 2;
+        char *grown = sl_realloc(c->bytes, cap);
+        if (!grown) return sl__out_fail(out, "out of memory");
+        c->bytes = grown;
+        c->bytes_cap = cap;
+    }
+    for (; c->next_row < row; c->next_row++) c->offsets[c->next_row + 1] = (uint32_t)c->bytes_len;
+    if (n) SL__COPY(c->bytes + c->bytes_len, s, n);
+    c->bytes_len += n;
+    c->valid[row >> 3] |= (uint8_t)(1u << (row & 7));
+    c->offsets[row + 1] = (uint32_t)c->bytes_len;
+    c->next_row = row + 1;
+    return true;
+}
+
+static inline void sl__out_free(sl_out *out)
+{
+    for (sl_out_column *c = out->first, *next; c; c = next) {
+        next = c->next;
+        sl_free(c->valid);
+        sl_free(c->bools ? (void *)c->bools : c->i64 ? (void *)c->i64 : (void *)c->f64);
+        sl_free(c->offsets);
+        sl_free(c->bytes);
+        sl_free(c);
+    }
+    *out = (sl_out){ 0 };
+}
+
+static inline size_t sl__out_column_size(const sl_out_column *c)
+{
+    size_t size = 8 + sl__pad8(c->name_len) + sl__pad8((c->rows + 7) / 8);
+    if (c->offsets) return size + sl__pad8((c->rows + 1) * 4) + sl__pad8(c->bytes_len);
+    return size + sl__pad8((c->type == SL_COL_BOOL ? 1 : c->type == SL_COL_NULL ? 0 : 8) * c->rows);
+}
+
+/* Copies n bytes to p and zero-pads them to 8; returns the end. */
+static inline unsigned char *sl__out_put(unsigned char *p, const void *src, size_t n)
+{
+    if (n) SL__COPY(p, src, n);
+    SL__FILL(p + n, 0, sl__pad8(n) - n);
+    return p + sl__pad8(n);
+}
+
+static inline unsigned char *sl__out_column(unsigned char *p, sl_out_column *c)
+{
+    uint32_t head[2] = { (uint32_t)c->name_len, (uint32_t)c->type };
+    p = sl__out_put(p, head, 8);
+    p = sl__out_put(p, c->name, c->name_len);
+    p = sl__out_put(p, c->valid, (c->rows + 7) / 8);
+    if (c->offsets) {
+        for (; c->next_row < c->rows; c->next_row++) c->offsets[c->next_row + 1] = (uint32_t)c->bytes_len;
+        p = sl__out_put(p, c->offsets, (c->rows + 1) * 4);
+        return sl__out_put(p, c->bytes, c->bytes_len);
+    }
+    const void *values = c->bools ? (const void *)c->bools : c->i64 ? (const void *)c->i64 : (const void *)c->f64;
+    return sl__out_put(p, values, (c->type == SL_COL_BOOL ? 1 : c->type == SL_COL_NULL ? 0 : 8) * c->rows);
+}
+
+/* Lays the output out as a batch and hands it to the host. */
+static inline int sl__out_send(sl_out *out)
+{
+    size_t size = 16;
+    for (const sl_out_column *c = out->first; c; c = c->next) size += sl__out_column_size(c);
+    unsigned char *batch = sl_alloc(size);
+    if (!batch) return sl_fail("invalid_output", "out of memory for an output of %zu bytes", size);
+    uint32_t head[4] = { 0x42434c53u /* "SLCB" */, SLUICE_FN_BATCH_VERSION | (out->new_rows ? 1u << 16 : 0),
+                         (uint32_t)out->rows, (uint32_t)out->ncolumns };
+    unsigned char *p = sl__out_put(batch, head, 16);
+    for (sl_out_column *c = out->first; c; c = c->next) p = sl__out_column(p, c);
+    sluice_output(batch, size);
+    sl_free(batch);
+    return SL_OK;
+}
+
+/* Reads the input batch in place (the host wrote it at an 8-byte aligned
+   address, so that the arrays can be used as they are). */
+static inline bool sl__read_batch(sl_batch *b, const unsigned char *p, size_t len)
+{
+    const unsigned char *end = p + len;
+    uint32_t head[4];
+    if (len < 16 || ((uintptr_t)p & 7)) return false;
+    SL__COPY(head, p, 16);
+    if (head[0] != 0x42434c53u || head[1] != SLUICE_FN_BATCH_VERSION) return false;
+    b->rows = head[2];
+    b->ncolumns = head[3];
+    b->columns = sl_alloc((b->ncolumns ? b->ncolumns : 1) * sizeof *b->columns);
+    if (!b->columns) return false;
+    p += 16;
+    size_t rows = b->rows, bitmap = sl__pad8((rows + 7) / 8);
+    for (size_t k = 0; k < b->ncolumns; k++) {
+        sl_column *c = &b->columns[k];
+        if ((size_t)(end - p) < 8) return false;
+        uint32_t name_len, type;
+        SL__COPY(&name_len, p, 4);
+        SL__COPY(&type, p + 4, 4);
+        *c = (sl_column){ .name = (const char *)p + 8, .name_len = name_len,
+                          .type = (sl_column_type)(type & 0xff), .rows = rows };
+        size_t width = c->type == SL_COL_BOOL ? 1 : c->type == SL_COL_NULL ? 0 : 8;
+        bool variable = c->type == SL_COL_STRING || c->type == SL_COL_JSON;
+        size_t fixed = 8 + sl__pad8(name_len) + bitmap + (variable ? sl__pad8((rows + 1) * 4)
+                                                                   : sl__pad8(width * rows));
+        if (c->type > SL_COL_JSON || (size_t)(end - p) < fixed) return false;
+        c->valid = p + 8 + sl__pad8(name_len);
+        const unsigned char *values = c->valid + bitmap;
+        p += fixed;
+        if (variable) {
+            c->offsets = (const uint32_t *)(const void *)values;
+            c->bytes = (const char *)p;
+            if ((size_t)(end - p) < sl__pad8(c->offsets[rows])) return false;
+            p += sl__pad8(c->offsets[rows]);
+        }
+        c->bools = c->type == SL_COL_BOOL ? (const bool *)(const void *)values : NULL;
+        c->i64 = c->type == SL_COL_I64 || c->type == SL_COL_TIMESTAMP ? (const int64_t *)(const void *)values : NULL;
+        c->f64 = c->type == SL_COL_F64 ? (const double *)(const void *)values : NULL;
+    }
+    return p == end;
+}
+
+typedef int (*sl_execute_v2_fn)(const sl_batch *input, sl_out *out);
+
+static inline int sl__run_execute_v2(sl_execute_v2_fn execute, const char *ptr, size_t len)
+{
+    sl__the_error.set = false;
+    sl_batch in = { 0 };
+    int status;
+    if (!sl__read_batch(&in, (const unsigned char *)ptr, len)) {
+        status = sl_fail("invalid_input", "the input is not a valid batch of ABI v2");
+    } else {
+        sl_out out = { .rows = in.rows };
+        status = execute(&in, &out);
+        if (status == SL_OK && out.error)
+            status = sl_fail("invalid_output", "the output cannot be built: %s", out.error);
+        else if (status == SL_OK)
+            status = sl__out_send(&out);
+        sl__out_free(&out);
+    }
+    sl_free(in.columns);
+    return status == SL_OK ? SL_OK : sl__report();
+}
+
+/* SLUICE_FUNCTION_V2(execute) or SLUICE_FUNCTION_V2(execute, init): the
+   exports of ABI v2; execute is int (const sl_batch *, sl_out *), init
+   takes the JSON configuration as with SLUICE_FUNCTION. */
+#define SLUICE_FUNCTION_V2(...) SL__PICK(__VA_ARGS__, SL__FUNCTION_V2_INIT, SL__FUNCTION_V2, unused)(__VA_ARGS__)
+#define SL__FUNCTION_V2(execute) SL__EXPORTS(SLUICE_FN_BATCH_VERSION, sl__run_execute_v2, execute)
+#define SL__FUNCTION_V2_INIT(execute, init) SL__EXPORTS_INIT(SLUICE_FN_BATCH_VERSION, sl__run_execute_v2, execute, init)
+
 /* SLUICE_FUNCTION(execute) or SLUICE_FUNCTION(execute, init): the exports. */
 #define SLUICE_FUNCTION(...) SL__PICK(__VA_ARGS__, SL__FUNCTION_INIT, SL__FUNCTION, unused)(__VA_ARGS__)
 #define SL__PICK(a, b, name, ...) name
 
-#define SL__FUNCTION(execute)                                                   \
+#define SL__FUNCTION(execute) SL__EXPORTS(SLUICE_FN_ABI_VERSION, sl__run_execute, execute)
+#define SL__FUNCTION_INIT(execute, init) SL__EXPORTS_INIT(SLUICE_FN_ABI_VERSION, sl__run_execute, execute, init)
+
+/* The exports of ABI `version`, whose sluice_execute is run(execute, ...). */
+#define SL__EXPORTS(version, run, execute)                                      \
     SL__EXPORT(sluice_abi_version) int sluice_abi_version(void)                 \
     {                                                                           \
-        return SLUICE_FN_ABI_VERSION;                                           \
+        return (version);                                                       \
     }                                                                           \
     SL__EXPORT(sluice_alloc) void *sluice_alloc(size_t size)                    \
     {                                                                           \
@@ -1452,11 +1769,11 @@ static inline int sl__run_execute(sl_execute_fn execute, const char *ptr, size_t
     }                                                                           \
     SL__EXPORT(sluice_execute) int sluice_execute(const char *ptr, size_t len)  \
     {                                                                           \
-        return sl__run_execute((execute), ptr, len);                            \
+        return run((execute), ptr, len);                                        \
     }
 
-#define SL__FUNCTION_INIT(execute, init)                                        \
-    SL__FUNCTION(execute)                                                       \
+#define SL__EXPORTS_INIT(version, run, execute, init)                           \
+    SL__EXPORTS(version, run, execute)                                          \
     SL__EXPORT(sluice_init) int sluice_init(const char *ptr, size_t len)        \
     {                                                                           \
         return sl__run_init((init), ptr, len);                                  \

@@ -1,23 +1,23 @@
 /*
 ** api.c: the HTTP server of the observability API (`sluice run --api`):
 ** binding the address, routing requests, /health, and serving /metrics
-** (metrics.c) and /tap streams (tap.c).
+** and /stats (metrics.c) and /tap streams (tap.c).
 **
 ** libmicrohttpd runs each connection on a thread of its own, so a tap
 ** stream waiting for records never delays a /metrics scrape; connections
 ** are capped so that a flood of clients cannot exhaust threads. The
-** listening socket is bound here rather than by libmicrohttpd so that a
-** bad address or a port in use is reported precisely, before the pipeline
-** starts.
+** listening socket is bound first (common/listen.c) rather than by
+** libmicrohttpd so that a bad address or a port in use is reported
+** precisely, before the pipeline starts.
 */
 #include "api.h"
 #include "observe.h"
+#include "../common/http.h"
+#include "../common/listen.h"
 
 #include <errno.h>
 #include <jansson.h>
 #include <microhttpd.h>
-#include <netdb.h>
-#include <netinet/in.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -33,7 +33,6 @@ enum {
     TAP_BLOCK = 64 * 1024,          /* bytes handed to libmicrohttpd at a time */
     TAP_GRACE_MS = 2000,            /* for tap streams to send their last records */
     TAP_MAX_SECONDS = 7 * 86400,
-    ADDRESS_MAX = 80,
 };
 
 #define TAP_MAX_LIMIT 1e12
@@ -43,7 +42,7 @@ struct SlApi {
     struct MHD_Daemon *daemon;
     SlTaps *taps;
     int64_t started_ns;
-    char address[ADDRESS_MAX];
+    char address[LISTEN_ADDRESS_MAX];
 };
 
 int64_t sl_observe_now_ns(void)
@@ -51,56 +50,6 @@ int64_t sl_observe_now_ns(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
-/* ---- Responses ------------------------------------------------------- */
-
-static enum MHD_Result send_text(struct MHD_Connection *c, unsigned status,
-                                 const char *type, char *text, size_t len)
-{
-    struct MHD_Response *r =
-        MHD_create_response_from_buffer(len, text, MHD_RESPMEM_MUST_FREE);
-    if (!r) {
-        free(text);
-        return MHD_NO;
-    }
-    MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type);
-    if (status == MHD_HTTP_METHOD_NOT_ALLOWED)
-        MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, "GET");
-    enum MHD_Result ret = MHD_queue_response(c, status, r);
-    MHD_destroy_response(r);
-    return ret;
-}
-
-/* Sends `doc` (and drops the reference) as a JSON document and a newline. */
-static enum MHD_Result send_json(struct MHD_Connection *c, unsigned status, json_t *doc)
-{
-    char *text = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
-    json_decref(doc);
-    if (!text) return MHD_NO;
-    size_t len = strlen(text);
-    char *line = realloc(text, len + 2);
-    if (!line) {
-        free(text);
-        return MHD_NO;
-    }
-    memcpy(line + len, "\n", 2);
-    return send_text(c, status, "application/json", line, len + 1);
-}
-
-static json_t *error_doc(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static json_t *error_doc(const char *fmt, ...)
-{
-    char message[512];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(message, sizeof message, fmt, ap);
-    va_end(ap);
-    /* It may quote the request, which need not be valid UTF-8 (jansson
-    ** refuses that) and is safer without control characters anyway. */
-    for (char *m = message; *m; m++)
-        if ((unsigned char)*m < 0x20 || (unsigned char)*m >= 0x7f) *m = '?';
-    return json_pack("{s:s}", "error", message);
 }
 
 /* ---- Endpoints ------------------------------------------------------- */
@@ -116,15 +65,20 @@ static enum MHD_Result health(SlApi *api, struct MHD_Connection *c)
     json_t *doc = json_pack("{s:s,s:f,s:I}", "status", draining ? "draining" : "ok",
                             "uptime_seconds", uptime(api),
                             "components", (json_int_t)sl_pipeline_count(api->pipeline));
-    return send_json(c, draining ? MHD_HTTP_SERVICE_UNAVAILABLE : MHD_HTTP_OK, doc);
+    return http_send_json(c, draining ? MHD_HTTP_SERVICE_UNAVAILABLE : MHD_HTTP_OK, doc);
 }
 
 static enum MHD_Result metrics(SlApi *api, struct MHD_Connection *c)
 {
     SlBuf out = { 0 };
     sl_metrics_render(api->pipeline, uptime(api), &out);
-    return send_text(c, MHD_HTTP_OK, "text/plain; version=0.0.4; charset=utf-8",
-                     out.data, out.len);
+    return http_send_text(c, MHD_HTTP_OK, "text/plain; version=0.0.4; charset=utf-8",
+                          out.data, out.len);
+}
+
+static enum MHD_Result stats(SlApi *api, struct MHD_Connection *c)
+{
+    return http_send_json(c, MHD_HTTP_OK, sl_stats_json(api->pipeline, uptime(api)));
 }
 
 static json_t *component_names(SlPipeline *p)
@@ -211,25 +165,25 @@ static enum MHD_Result tap(SlApi *api, struct MHD_Connection *c)
 {
     const char *name = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "component");
     if (!name || !*name) {
-        json_t *doc = error_doc("say which component: /tap?component=NAME[&limit=N][&seconds=S]");
+        json_t *doc = http_error_doc("say which component: /tap?component=NAME[&limit=N][&seconds=S]");
         json_object_set_new(doc, "components", component_names(api->pipeline));
-        return send_json(c, MHD_HTTP_BAD_REQUEST, doc);
+        return http_send_json(c, MHD_HTTP_BAD_REQUEST, doc);
     }
     double limit, seconds;
     if (!positive_arg(c, "limit", true, TAP_MAX_LIMIT, &limit))
-        return send_json(c, MHD_HTTP_BAD_REQUEST,
-                         error_doc("limit must be a whole number of records from 1 to %.0f",
+        return http_send_json(c, MHD_HTTP_BAD_REQUEST,
+                         http_error_doc("limit must be a whole number of records from 1 to %.0f",
                                    (double)TAP_MAX_LIMIT));
     if (!positive_arg(c, "seconds", false, TAP_MAX_SECONDS, &seconds))
-        return send_json(c, MHD_HTTP_BAD_REQUEST,
-                         error_doc("seconds must be a number above 0 and at most %d",
+        return http_send_json(c, MHD_HTTP_BAD_REQUEST,
+                         http_error_doc("seconds must be a number above 0 and at most %d",
                                    TAP_MAX_SECONDS));
     int64_t deadline = seconds ? sl_observe_now_ns() + (int64_t)(seconds * 1e9) : 0;
     SlTapStream *s = sl_tap_open(api->taps, name, (uint64_t)limit, deadline);
     if (!s) {
-        json_t *doc = error_doc("no component named '%s'", name);
+        json_t *doc = http_error_doc("no component named '%s'", name);
         json_object_set_new(doc, "components", component_names(api->pipeline));
-        return send_json(c, MHD_HTTP_NOT_FOUND, doc);
+        return http_send_json(c, MHD_HTTP_NOT_FOUND, doc);
     }
     return send_tap(c, s);
 }
@@ -242,92 +196,17 @@ static enum MHD_Result answer(void *cls, struct MHD_Connection *c, const char *u
     (void)version, (void)upload_data, (void)upload_data_size, (void)request;
     SlApi *api = cls;
     if (strcmp(method, MHD_HTTP_METHOD_GET))
-        return send_json(c, MHD_HTTP_METHOD_NOT_ALLOWED,
-                         error_doc("method %s is not allowed: the API is read-only, use GET",
-                                   method));
+        return http_send_not_allowed(c, method, url, "GET");
     if (!strcmp(url, "/health")) return health(api, c);
     if (!strcmp(url, "/metrics")) return metrics(api, c);
+    if (!strcmp(url, "/stats")) return stats(api, c);
     if (!strcmp(url, "/tap")) return tap(api, c);
-    return send_json(c, MHD_HTTP_NOT_FOUND,
-                     error_doc("no such endpoint '%s': try /health, /metrics or "
-                               "/tap?component=NAME", url));
+    return http_send_json(c, MHD_HTTP_NOT_FOUND,
+                     http_error_doc("no such endpoint '%s': try /health, /metrics, "
+                               "/stats or /tap?component=NAME", url));
 }
 
-/* ---- Binding --------------------------------------------------------- */
-
-/* Splits "HOST:PORT" or "[IPV6]:PORT" into host and port; false if it has
-** neither form or the port is not a number up to 65535. */
-static bool split_address(const char *addr, char *host, size_t hostlen, char *port,
-                          size_t portlen)
-{
-    const char *colon = strrchr(addr, ':');
-    if (!colon || colon == addr) return false;
-    const char *h = addr;
-    size_t len = (size_t)(colon - addr);
-    if (*addr == '[') {
-        if (colon[-1] != ']' || len < 3) return false;
-        h++;
-        len -= 2;
-    } else if (memchr(addr, ':', len)) {
-        return false;               /* an IPv6 address wants brackets */
-    }
-    const char *p = colon + 1;
-    size_t plen = strlen(p);
-    if (!plen || plen > 5 || strspn(p, "0123456789") != plen || atoi(p) > 65535) return false;
-    if (len >= hostlen || plen >= portlen) return false;
-    memcpy(host, h, len);
-    host[len] = '\0';
-    memcpy(port, p, plen + 1);
-    return true;
-}
-
-static void name_address(const struct sockaddr_storage *sa, char *out, size_t outlen)
-{
-    char host[64], port[8];
-    if (getnameinfo((const struct sockaddr *)sa, sizeof *sa, host, sizeof host, port,
-                    sizeof port, NI_NUMERICHOST | NI_NUMERICSERV)) {
-        snprintf(out, outlen, "?");
-        return;
-    }
-    snprintf(out, outlen, sa->ss_family == AF_INET6 ? "[%s]:%s" : "%s:%s", host, port);
-}
-
-/* A listening socket on `addr`; -1 with a message in `err`. */
-static int listen_on(const char *addr, char *bound, size_t boundlen, char *err,
-                     size_t errlen)
-{
-    char host[ADDRESS_MAX], port[8];
-    if (!split_address(addr, host, sizeof host, port, sizeof port)) {
-        snprintf(err, errlen, "bad --api address '%s': write HOST:PORT or [IPV6]:PORT, "
-                 "e.g. 127.0.0.1:8760", addr);
-        return -1;
-    }
-    struct addrinfo hints = { .ai_socktype = SOCK_STREAM,
-                              .ai_flags = AI_PASSIVE | AI_NUMERICSERV };
-    struct addrinfo *list;
-    int rc = getaddrinfo(host, port, &hints, &list);
-    if (rc) {
-        snprintf(err, errlen, "bad --api address '%s': %s", addr, gai_strerror(rc));
-        return -1;
-    }
-    int fd = socket(list->ai_family, list->ai_socktype | SOCK_CLOEXEC, list->ai_protocol);
-    int on = 1;
-    if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on) ||
-        bind(fd, list->ai_addr, list->ai_addrlen) || listen(fd, MAX_CONNECTIONS)) {
-        snprintf(err, errlen, "cannot listen on %s: %s", addr, strerror(errno));
-        if (fd >= 0) close(fd);
-        freeaddrinfo(list);
-        return -1;
-    }
-    freeaddrinfo(list);
-    struct sockaddr_storage sa;
-    socklen_t salen = sizeof sa;
-    if (getsockname(fd, (struct sockaddr *)&sa, &salen) == 0)
-        name_address(&sa, bound, boundlen);
-    else
-        snprintf(bound, boundlen, "%s", addr);
-    return fd;
-}
+/* ---- Serving ------------------------------------------------------- */
 
 /* The daemon's threads inherit the signal mask: SIGINT and SIGTERM must
 ** reach the pipeline's supervisor (sigtimedwait), never these threads. */
@@ -355,7 +234,8 @@ SlApi *sl_api_start(SlPipeline *p, const char *addr, char *err, size_t errlen)
     if (!api) abort();
     api->pipeline = p;
     api->started_ns = sl_observe_now_ns();
-    int fd = listen_on(addr, api->address, sizeof api->address, err, errlen);
+    int fd = http_listen(addr, "--api", MAX_CONNECTIONS, api->address, sizeof api->address,
+                         err, errlen);
     if (fd < 0) {
         free(api);
         return NULL;

@@ -3,6 +3,7 @@
 ** `sluice run --api ADDR` (docs/observability.md):
 **   GET /health                   200 while running, 503 while draining
 **   GET /metrics                  Prometheus text exposition format 0.0.4
+**   GET /stats                    the same numbers as JSON
 **   GET /tap?component=NAME       a live NDJSON sample of what NAME emits
 */
 #ifndef SLUICE_OBSERVE_API_H

@@ -1,6 +1,7 @@
 /*
 ** metrics.c: the /metrics page: every component's statistics in the
-** Prometheus text exposition format, version 0.0.4.
+** Prometheus text exposition format, version 0.0.4; and the same numbers
+** as one JSON document for /stats.
 **
 ** Each family is written whole (HELP, TYPE, then one sample per
 ** component) because the format wants a family's samples together and its
@@ -11,6 +12,7 @@
 #include "observe.h"
 
 #include <inttypes.h>
+#include <jansson.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +23,7 @@ typedef enum Scope { EVERY, CONSUMERS, FUNCTIONS } Scope;
 
 typedef struct Family {
     const char *name, *type, *help;
+    const char *key;        /* its name in /stats */
     size_t field;           /* offset of a uint64_t in SlStats */
     Scope scope;
 } Family;
@@ -28,28 +31,31 @@ typedef struct Family {
 static const Family families[] = {
     { "sluice_records_in_total", "counter",
       "Records received by the component (a source: records it read).",
-      offsetof(SlStats, records_in), EVERY },
+      "records_in", offsetof(SlStats, records_in), EVERY },
     { "sluice_records_out_total", "counter",
       "Records emitted by the component on its main output.",
-      offsetof(SlStats, records_out), EVERY },
+      "records_out", offsetof(SlStats, records_out), EVERY },
     { "sluice_bytes_in_total", "counter",
       "Bytes read from outside (sources).",
-      offsetof(SlStats, bytes_in), EVERY },
+      "bytes_in", offsetof(SlStats, bytes_in), EVERY },
     { "sluice_bytes_out_total", "counter",
       "Bytes written outside (sinks).",
-      offsetof(SlStats, bytes_out), EVERY },
+      "bytes_out", offsetof(SlStats, bytes_out), EVERY },
     { "sluice_errors_total", "counter",
       "Records the component rejected or discarded.",
-      offsetof(SlStats, errors), EVERY },
+      "errors", offsetof(SlStats, errors), EVERY },
+    { "sluice_retries_total", "counter",
+      "Writes the component attempted again after a transient failure (sinks).",
+      "retries", offsetof(SlStats, retries), CONSUMERS },
     { "sluice_queue_depth", "gauge",
       "Batches waiting at the component's input.",
-      offsetof(SlStats, queue_depth), CONSUMERS },
+      "queue_depth", offsetof(SlStats, queue_depth), CONSUMERS },
     { "sluice_function_fuel_total", "counter",
       "Fuel (WebAssembly instructions, roughly) used by function calls.",
-      offsetof(SlStats, fuel), FUNCTIONS },
+      "fuel", offsetof(SlStats, fuel), FUNCTIONS },
     { "sluice_function_traps_total", "counter",
       "Function calls that ended in a trap.",
-      offsetof(SlStats, traps), FUNCTIONS },
+      "traps", offsetof(SlStats, traps), FUNCTIONS },
 };
 
 static const char *const kind_names[] = { "source", "transform", "sink" };
@@ -66,6 +72,13 @@ static bool in_scope(const SlStats *s, Scope scope)
     if (scope == CONSUMERS) return s->kind != SL_SOURCE;
     if (scope == FUNCTIONS) return is_function(s);
     return true;
+}
+
+static uint64_t family_value(const Family *f, const SlStats *s)
+{
+    uint64_t v;
+    memcpy(&v, (const char *)s + f->field, sizeof v);
+    return v;
 }
 
 static void put_str(SlBuf *out, const char *s)
@@ -122,8 +135,7 @@ static void put_family(SlBuf *out, const Family *f, const SlStats *stats, size_t
     put_header(out, f->name, f->type, f->help);
     for (size_t i = 0; i < n; i++) {
         if (!in_scope(&stats[i], f->scope)) continue;
-        uint64_t v;
-        memcpy(&v, (const char *)&stats[i] + f->field, sizeof v);
+        uint64_t v = family_value(f, &stats[i]);
         put_str(out, f->name);
         put_labels_open(out, &stats[i]);
         put_str(out, "} ");
@@ -194,4 +206,28 @@ void sl_metrics_render(SlPipeline *p, double uptime_seconds, SlBuf *out)
     for (size_t i = 0; i < n; i++)
         if (is_function(&stats[i])) put_histogram(out, &stats[i]);
     free(stats);
+}
+
+/* ---- /stats ------------------------------------------------------------ */
+
+static json_t *component_json(const SlStats *s)
+{
+    json_t *doc = json_pack("{s:s, s:s, s:s}", "name", s->name, "kind", kind_names[s->kind],
+                            "type", s->type);
+    for (const Family *f = families; f < families + sizeof families / sizeof families[0]; f++)
+        if (in_scope(s, f->scope))
+            json_object_set_new(doc, f->key, json_integer((json_int_t)family_value(f, s)));
+    return doc;
+}
+
+json_t *sl_stats_json(SlPipeline *p, double uptime_seconds)
+{
+    json_t *components = json_array();
+    for (size_t i = 0; i < sl_pipeline_count(p); i++) {
+        SlStats s;
+        sl_pipeline_stats(p, i, &s);
+        json_array_append_new(components, component_json(&s));
+    }
+    return json_pack("{s:s, s:f, s:o}", "status", sl_pipeline_stopping(p) ? "draining" : "ok",
+                     "uptime_seconds", uptime_seconds, "components", components);
 }

@@ -1,6 +1,7 @@
 /*
 ** observe.h: what the parts of the observability API share: the metrics
-** page (metrics.c) and tap streams (tap.c), both served by api.c.
+** page and its JSON twin (metrics.c) and tap streams (tap.c), all served
+** by api.c.
 */
 #ifndef SLUICE_OBSERVE_H
 #define SLUICE_OBSERVE_H
@@ -8,11 +9,15 @@
 #include "../pipeline/encode.h"
 #include "../pipeline/pipeline.h"
 
+#include <jansson.h>
 #include <sys/types.h>
 
 /* ---- metrics.c --------------------------------------------------------- */
 /* Appends every metric of `p` to `out` in the Prometheus text format. */
 void sl_metrics_render(SlPipeline *p, double uptime_seconds, SlBuf *out);
+/* The same numbers as JSON, for /stats: {"status", "uptime_seconds",
+** "components": [{"name", "kind", "type", "records_in", ...}]}. */
+json_t *sl_stats_json(SlPipeline *p, double uptime_seconds);
 
 /* ---- tap.c --------------------------------------------------------------- */
 /* The tap streams of one pipeline. A component is tapped in the pipeline

@@ -18,8 +18,11 @@
 ** and must not call sl_emit. It always runs before the source is destroyed.
 **
 ** Records rejected to NAME.errors count as handled. A transform that keeps
-** records past the call that received them (a window) acknowledges them
-** when it takes them: they are then only as safe as that transform.
+** records past the call that received them (a window) keeps their batch,
+** and with it the batch's acknowledgement; when it emits what it made of
+** them it hands the acknowledgement on with sl_batch_hold_ack, so the
+** source hears only once that output is committed. Until then the records
+** are held, not confirmed: a crash makes the source deliver them again.
 */
 #ifndef SLUICE_ACK_H
 #define SLUICE_ACK_H
@@ -30,6 +33,12 @@ typedef void (*SlCommitFn)(void *user, bool committed);
 
 /* At most once per batch, before it is emitted. */
 void sl_batch_on_commit(SlBatch *batch, SlCommitFn fn, void *user);
+
+/* For a transform that keeps records (a window): `out`, which it is about
+** to emit, holds the acknowledgement of `from`, a kept batch whose records
+** went into it, so that `from` is committed only with `out` (and abandoned
+** if `out` is). Holding one batch twice adds nothing: cheap per record. */
+void sl_batch_hold_ack(SlBatch *out, const SlBatch *from);
 
 /* ---- For the runtime and record.c ------------------------------------ */
 /* One more holder of `ack` (a clone, a batch derived from it, a sink call

@@ -154,6 +154,9 @@ void sl_progress(SlCtx *ctx, uint64_t done, uint64_t total);
 /* Bytes read from outside (sources) and written outside (sinks). */
 void sl_count_bytes_in(SlCtx *ctx, uint64_t n);
 void sl_count_bytes_out(SlCtx *ctx, uint64_t n);
+/* Sinks: one more attempt at a write that failed for a transient reason
+** (retry.h counts them: sl_retry_wait). */
+void sl_count_retry(SlCtx *ctx);
 /* The function node: one call's latency, fuel used, and whether it trapped. */
 void sl_observe_call(SlCtx *ctx, uint64_t ns, uint64_t fuel, bool trapped);
 

@@ -61,9 +61,14 @@ static int by_position(const void *a, const void *b)
     return (x->col > y->col) - (x->col < y->col);
 }
 
-void sl_diag_print(SlDiag *d)
+void sl_diag_sort(SlDiag *d)
 {
     if (d->count) qsort(d->entries, d->count, sizeof *d->entries, by_position);
+}
+
+void sl_diag_print(SlDiag *d)
+{
+    sl_diag_sort(d);
     for (size_t i = 0; i < d->count; i++) fprintf(stderr, "%s\n", d->entries[i].text);
 }
 

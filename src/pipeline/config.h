@@ -49,6 +49,8 @@ void sl_diag_add(SlDiag *d, const char *file, int line, int col,
 /* Reports at a node; for a map member `at_key` points at its key. */
 void sl_diag_at(SlDiag *d, const SlConf *node, bool at_key,
                 const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+/* Puts the problems in file order. */
+void sl_diag_sort(SlDiag *d);
 /* Prints the problems in file order, one a line, to stderr. */
 void sl_diag_print(SlDiag *d);
 void sl_diag_free(SlDiag *d);

@@ -236,6 +236,11 @@ void sl_count_errors(SlCtx *ctx, uint64_t n)
     atomic_fetch_add(&ctx->counters.errors, n);
 }
 
+void sl_count_retry(SlCtx *ctx)
+{
+    atomic_fetch_add(&ctx->counters.retries, 1);
+}
+
 /* ---- Identity, state, paths ------------------------------------------ */
 
 const char *sl_name(const SlCtx *ctx) { return ctx->name; }

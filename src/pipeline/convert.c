@@ -45,22 +45,22 @@ static bool fast_decimal(const char *s, size_t len, double *out)
 {
     static const double tens[] = { 1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8,
                                    1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15 };
-    size_t i = 0;
     bool negative = len && s[0] == '-';
-    if (negative) i++;
-    int64_t mantissa = 0;
-    int digits = 0, fraction = -1;
-    for (; i < len; i++) {
-        if (s[i] == '.' && fraction < 0) {
-            fraction = 0;
-            continue;
-        }
-        if (s[i] < '0' || s[i] > '9' || ++digits > 15) return false;
-        mantissa = mantissa * 10 + (s[i] - '0');
-        if (fraction >= 0) fraction++;
+    size_t first = negative, point = len;
+    uint64_t mantissa = 0;     /* wraps past 19 digits, refused below */
+    for (size_t i = first; i < len; i++) {
+        unsigned digit = (unsigned)(unsigned char)s[i] - '0';
+        if (digit < 10)
+            mantissa = mantissa * 10 + digit;
+        else if (s[i] == '.' && point == len)
+            point = i;
+        else
+            return false;
     }
-    if (!digits || fraction == 0) return false;
-    double v = (double)mantissa / tens[fraction < 0 ? 0 : fraction];
+    bool has_point = point < len;
+    size_t digits = len - first - has_point, decimals = has_point ? len - point - 1 : 0;
+    if (!digits || digits > 15 || (has_point && !decimals)) return false;
+    double v = (double)mantissa / tens[decimals];
     *out = negative ? -v : v;
     return true;
 }

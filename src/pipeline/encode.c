@@ -35,15 +35,36 @@ void sl_buf_free(SlBuf *b)
     memset(b, 0, sizeof *b);
 }
 
+/* Writes the decimal digits of u ending just before `end`, two at a time
+** (half the divisions); returns where they start. */
+static char *digits_before(char *end, uint64_t u)
+{
+    static const char pairs[] =
+        "00010203040506070809101112131415161718192021222324252627282930313233343536373839"
+        "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
+        "8081828384858687888990919293949596979899";
+    while (u >= 100) {
+        unsigned pair = (unsigned)(u % 100) * 2;
+        u /= 100;
+        end -= 2;
+        memcpy(end, pairs + pair, 2);
+    }
+    if (u >= 10) {
+        end -= 2;
+        memcpy(end, pairs + u * 2, 2);
+    } else {
+        *--end = (char)('0' + u);
+    }
+    return end;
+}
+
 static void put_int(SlBuf *b, int64_t v)
 {
     char tmp[24];
-    int n = 0;
-    uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
-    do tmp[n++] = (char)('0' + u % 10); while ((u /= 10));
-    if (v < 0) tmp[n++] = '-';
-    sl_buf_reserve(b, (size_t)n);
-    while (n) b->data[b->len++] = tmp[--n];
+    char *end = tmp + sizeof tmp;
+    char *p = digits_before(end, v < 0 ? 0 - (uint64_t)v : (uint64_t)v);
+    if (v < 0) *--p = '-';
+    sl_buf_put(b, p, (size_t)(end - p));
 }
 
 /* Most real numbers have a few decimals: if v * 10^k is an integer m that
@@ -58,14 +79,16 @@ static bool put_short_decimal(SlBuf *b, double v)
         if (m >= 9e15) return false;
         double whole = (double)(int64_t)(m + 0.5);
         if (whole / tens[k] != magnitude) continue;
-        char digits[24];
-        int n = 0;
-        for (int64_t u = (int64_t)whole; n <= k || u; u /= 10) digits[n++] = (char)('0' + u % 10);
-        sl_buf_reserve(b, (size_t)n + 2);
-        if (v < 0) b->data[b->len++] = '-';
-        while (n > k) b->data[b->len++] = digits[--n];
-        b->data[b->len++] = '.';
-        while (n) b->data[b->len++] = digits[--n];
+        /* m's digits, at least k + 1 of them; then the digits before the
+        ** point move one place left to let it in. */
+        char tmp[32];
+        char *end = tmp + sizeof tmp, *p = digits_before(end, (uint64_t)whole);
+        while (end - p <= k) *--p = '0';
+        for (char *q = p; q < end - k; q++) q[-1] = q[0];
+        p--;
+        end[-k - 1] = '.';
+        if (v < 0) *--p = '-';
+        sl_buf_put(b, p, (size_t)(end - p));
         return true;
     }
     return false;
@@ -104,14 +127,40 @@ static size_t utf8_length(const unsigned char *s, size_t left)
     return n;
 }
 
-/* JSON text must be UTF-8: bytes that are not become U+FFFD. */
-static void put_json_string(SlBuf *b, const char *s, size_t len)
+/* True if none of the 8 bytes of w needs a closer look: a control
+** character, '"', '\\', or a byte of a multibyte UTF-8 sequence. Each test
+** sets a byte's high bit when it matches (borrows only ever cross into
+** bytes that already match, so any match is seen). */
+static bool plain_word(uint64_t w)
+{
+    const uint64_t ones = 0x0101010101010101u;
+    uint64_t quote = w ^ ones * '"', backslash = w ^ ones * '\\';
+    uint64_t special = ((w - ones * 0x20) & ~w) | ((quote - ones) & ~quote) |
+                       ((backslash - ones) & ~backslash) | w;
+    return !(special & ones * 0x80);
+}
+
+/* The length of the start of s that JSON can hold as it is. */
+static size_t plain_prefix(const char *s, size_t len)
+{
+    size_t i = 0;
+    uint64_t word;
+    while (len - i >= 8 && (memcpy(&word, s + i, 8), plain_word(word))) i += 8;
+    while (i < len && (unsigned char)s[i] >= 0x20 && (unsigned char)s[i] < 0x80 &&
+           s[i] != '"' && s[i] != '\\')
+        i++;
+    return i;
+}
+
+/* The rest of a string from s[i], which needs a closer look: JSON text
+** must be UTF-8, so bytes that are not become U+FFFD. */
+static void put_escaped(SlBuf *b, const char *s, size_t len, size_t i)
 {
     static const char hex[] = "0123456789abcdef";
-    sl_buf_reserve(b, len + 2);
-    b->data[b->len++] = '"';
     size_t start = 0;
-    for (size_t i = 0; i < len; i++) {
+    for (; i < len; i++) {
+        i += plain_prefix(s + i, len - i);
+        if (i == len) break;
         unsigned char c = (unsigned char)s[i];
         if (c >= 0x80) {
             size_t n = utf8_length((const unsigned char *)s + i, len - i);
@@ -119,8 +168,6 @@ static void put_json_string(SlBuf *b, const char *s, size_t len)
                 i += n - 1;
                 continue;
             }
-        } else if (c >= 0x20 && c != '"' && c != '\\') {
-            continue;
         }
         sl_buf_put(b, s + start, i - start);
         start = i + 1;
@@ -145,7 +192,23 @@ static void put_json_string(SlBuf *b, const char *s, size_t len)
         sl_buf_put(b, esc, n);
     }
     sl_buf_put(b, s + start, len - start);
-    sl_buf_putc(b, '"');
+}
+
+/* Most strings (and every field name in practice) need no escaping: one
+** copy between the quotes. */
+static void put_json_string(SlBuf *b, const char *s, size_t len)
+{
+    size_t plain = plain_prefix(s, len);
+    sl_buf_reserve(b, len + 2);
+    b->data[b->len++] = '"';
+    if (plain < len) {
+        put_escaped(b, s, len, plain);
+        sl_buf_putc(b, '"');
+        return;
+    }
+    memcpy(b->data + b->len, s, len);
+    b->data[b->len + len] = '"';
+    b->len += len + 1;
 }
 
 static void put_json_map(SlBuf *b, const SlMap *m)
@@ -160,16 +223,24 @@ static void put_json_map(SlBuf *b, const SlMap *m)
     sl_buf_putc(b, '}');
 }
 
+/* A timestamp needs no escaping: formatted straight into the buffer. */
+static void put_json_time(SlBuf *b, int64_t ns)
+{
+    sl_buf_reserve(b, 42);
+    b->data[b->len++] = '"';
+    b->len += sl_format_time(ns, b->data + b->len);
+    b->data[b->len++] = '"';
+}
+
 void sl_json_value(SlBuf *b, const SlValue *v)
 {
-    char ts[40];
     switch ((SlType)v->type) {
     case SL_NULL: sl_buf_put(b, "null", 4); break;
     case SL_BOOL: v->as.b ? sl_buf_put(b, "true", 4) : sl_buf_put(b, "false", 5); break;
     case SL_INT: put_int(b, v->as.i); break;
     case SL_FLOAT: put_float(b, v->as.f); break;
     case SL_STRING: put_json_string(b, v->as.s, v->len); break;
-    case SL_TIMESTAMP: put_json_string(b, ts, sl_format_time(v->as.ns, ts)); break;
+    case SL_TIMESTAMP: put_json_time(b, v->as.ns); break;
     case SL_ARRAY:
         sl_buf_putc(b, '[');
         for (uint32_t i = 0; i < v->len; i++) {

@@ -6,6 +6,7 @@
 ** and whatever the components' own init finds.
 */
 #include "ack.h"
+#include "diskbuffer.h"
 #include "internal.h"
 
 #include <ctype.h>
@@ -15,6 +16,7 @@
 #include <string.h>
 
 static const char *const common_keys[] = { "type", "inputs", NULL };
+static const char *const sink_keys[] = { "type", "inputs", "buffer", NULL };
 
 static const struct {
     const char *key;
@@ -104,6 +106,15 @@ static const SlComponentType *check_type(const SlConf *member, SlKind kind, SlDi
     return NULL;
 }
 
+/* A sink's `buffer` (diskbuffer.h); returns the number of problems. */
+static int add_buffer(SlCtx *ctx, const SlConf *node, SlDiag *d)
+{
+    if (!node || sl_scalar_null(node)) return 0;
+    int problems = sl_schema_check(sl_buffer_setting.fields, node, NULL, d);
+    if (!problems) ctx->buffer = sl_diskbuffer_new(ctx, node, d);
+    return problems || !ctx->buffer;
+}
+
 static void add_node(SlPipeline *p, const SlConf *member, SlKind kind, SlDiag *d)
 {
     if (!valid_name(member->key))
@@ -126,7 +137,9 @@ static void add_node(SlPipeline *p, const SlConf *member, SlKind kind, SlDiag *d
     }
     bool inputs_ok = check_inputs_shape(member, kind, d);
     const SlComponentType *t = check_type(member, kind, d);
-    int problems = t ? sl_schema_check(t->settings, member, common_keys, d) : 1;
+    const char *const *skip = kind == SL_SINK ? sink_keys : common_keys;
+    int problems = t ? sl_schema_check(t->settings, member, skip, d) : 1;
+    if (kind == SL_SINK) problems += add_buffer(ctx, sl_conf_get(member, "buffer"), d);
     if (t && !problems && inputs_ok) ctx->type = t;
 }
 
@@ -402,6 +415,7 @@ size_t sl_pipeline_count(const SlPipeline *p)
 
 static void node_free(SlCtx *ctx)
 {
+    sl_diskbuffer_free(ctx->buffer);    /* its feeder calls the sink */
     if (ctx->initialized && ctx->type->destroy) ctx->type->destroy(ctx->state);
     for (SlBatch *b; (b = sl_queue_pop(&ctx->queue));) {
         sl_ack_abandon(b->ack);     /* never written */

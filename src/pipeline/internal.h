@@ -13,6 +13,9 @@
 
 enum { PORT_MAIN, PORT_ERRORS, PORTS };
 
+/* A sink's disk buffer (diskbuffer.h). */
+typedef struct SlDiskBuffer SlDiskBuffer;
+
 /* A bounded FIFO of batches: the input of a transform or sink. */
 typedef struct Queue {
     SlBatch **items;
@@ -26,7 +29,7 @@ typedef struct Input {
 } Input;
 
 typedef struct Counters {
-    atomic_uint_least64_t records_in, records_out, bytes_in, bytes_out, errors;
+    atomic_uint_least64_t records_in, records_out, bytes_in, bytes_out, errors, retries;
     atomic_uint_least64_t calls, fuel, traps, latency_sum_ns;
     atomic_uint_least64_t latency[SL_LATENCY_BUCKETS];
 } Counters;
@@ -62,6 +65,8 @@ struct SlCtx {
     atomic_uint_least64_t progress_done, progress_total;
     atomic_uint_least64_t logged_rejects;
     Counters counters;
+
+    SlDiskBuffer *buffer;           /* sinks with a `buffer`; else NULL */
 
     atomic_bool tapped;             /* fast check before taking tap_lock */
     SlTapFn tap;                    /* guarded by the pipeline's tap_lock */

@@ -6,6 +6,7 @@
 ** what each component's init checks).
 */
 #include "component.h"
+#include "diskbuffer.h"
 #include "pipeline.h"
 
 #include <jansson.h>
@@ -89,6 +90,8 @@ static json_t *component_schema(const SlComponentType *t)
             "description", "Components to read from; NAME.errors reads what NAME rejected."));
         json_array_append_new(required, json_string("inputs"));
     }
+    if (t->kind == SL_SINK)
+        json_object_set_new(properties, "buffer", setting_schema(&sl_buffer_setting));
     json_t *schema = object_schema(t->settings, properties, required);
     json_object_set_new(schema, "description", json_string(t->doc));
     return schema;
@@ -101,6 +104,14 @@ static json_t *section_schema(SlKind kind)
         if ((*t)->kind == kind) json_array_append_new(variants, component_schema(*t));
     return json_pack("{s:s, s:{s:s}, s:{s:o}}", "type", "object", "propertyNames", "pattern",
                      "^[A-Za-z0-9_-]+$", "additionalProperties", "oneOf", variants);
+}
+
+char *sl_component_json_schema(const SlComponentType *t)
+{
+    json_t *schema = component_schema(t);
+    char *text = json_dumps(schema, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    json_decref(schema);
+    return text;
 }
 
 char *sl_pipeline_json_schema(void)

@@ -18,6 +18,19 @@ void sl_lines_init(SlLines *l, size_t max_line)
     l->max_line = max_line;
 }
 
+void sl_lines_seek(SlLines *l, uint64_t pos)
+{
+    l->len = 0;
+    l->skipping = false;
+    l->pos = l->line_end = pos;
+}
+
+static bool emit(SlCtx *ctx, SlLines *l, SlBatch *b)
+{
+    if (l->before_emit) l->before_emit(l->user, b, l->line_end);
+    return sl_emit(ctx, b);
+}
+
 static bool add_line(SlCtx *ctx, SlLines *l, const char *s, size_t len)
 {
     size_t bytes = len + 1;
@@ -30,7 +43,7 @@ static bool add_line(SlCtx *ctx, SlLines *l, const char *s, size_t len)
     b->bytes += bytes;
     if (b->count < SL_BATCH_RECORDS) return true;
     l->batch = NULL;
-    return sl_emit(ctx, b);
+    return emit(ctx, l, b);
 }
 
 static void reject_long(SlCtx *ctx, const SlLines *l, const char *start, size_t have)
@@ -82,10 +95,13 @@ bool sl_lines_feed(SlCtx *ctx, SlLines *l, const char *data, size_t n)
     bool go = true;
     while (n) {
         const char *nl = memchr(data, '\n', n);
-        size_t len = nl ? (size_t)(nl - data) : n;
+        size_t len = nl ? (size_t)(nl - data) : n, step = len + (nl != NULL);
+        /* Before the piece: a batch it fills ends with this line. */
+        if (nl) l->line_end = l->pos + step;
         go = piece(ctx, l, data, len, nl != NULL) && go;
-        data += len + (nl != NULL);
-        n -= len + (nl != NULL);
+        l->pos += step;
+        data += step;
+        n -= step;
     }
     return go && !sl_stopping(ctx);
 }
@@ -93,6 +109,7 @@ bool sl_lines_feed(SlCtx *ctx, SlLines *l, const char *data, size_t n)
 bool sl_lines_flush(SlCtx *ctx, SlLines *l, bool at_end)
 {
     bool go = true;
+    if (at_end) l->line_end = l->pos;
     if (at_end && l->len && !l->skipping) {
         size_t len = l->len;
         l->len = 0;
@@ -101,7 +118,7 @@ bool sl_lines_flush(SlCtx *ctx, SlLines *l, bool at_end)
     if (l->batch) {
         SlBatch *b = l->batch;
         l->batch = NULL;
-        go = sl_emit(ctx, b) && go;
+        go = emit(ctx, l, b) && go;
     }
     return go;
 }

@@ -18,9 +18,18 @@ typedef struct SlLines {
     size_t len, cap;
     bool skipping;          /* inside an over-long line */
     SlBatch *batch;         /* being filled */
+    uint64_t pos;           /* input position: bytes fed (see sl_lines_seek) */
+    uint64_t line_end;      /* the position after the last whole line fed */
+    /* Optional: shown every batch just before it is emitted, with the
+    ** position after its last line, e.g. to attach a checkpoint (ack.h). */
+    void (*before_emit)(void *user, SlBatch *batch, uint64_t end);
+    void *user;
 } SlLines;
 
 void sl_lines_init(SlLines *l, size_t max_line);
+/* Starts over at input position `pos` (where reading resumes, or 0 after a
+** truncation), forgetting a partial line. */
+void sl_lines_seek(SlLines *l, uint64_t pos);
 /* Splits `n` bytes of input; full batches are emitted. Returns false when
 ** the pipeline is stopping. */
 bool sl_lines_feed(SlCtx *ctx, SlLines *l, const char *data, size_t n);

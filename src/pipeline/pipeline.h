@@ -37,6 +37,9 @@ bool sl_pipeline_stopping(const SlPipeline *p);
 /* The pipeline file format as a JSON Schema, generated from the component
 ** registry (jsonschema.c); free() the text. */
 char *sl_pipeline_json_schema(void);
+/* One component's entry of that schema (its settings, `type` and
+** `inputs`), as compact JSON; free() the text. */
+char *sl_component_json_schema(const SlComponentType *t);
 
 /* ---- Statistics (a consistent-enough snapshot; counters are atomic) ---- */
 enum { SL_LATENCY_BUCKETS = 12 };
@@ -48,6 +51,7 @@ typedef struct SlStats {
     const char *name, *type;
     SlKind kind;
     uint64_t records_in, records_out, bytes_in, bytes_out, errors;
+    uint64_t retries;               /* sinks: writes attempted again */
     uint64_t queue_depth;           /* batches waiting at its input */
     uint64_t calls, fuel, traps;    /* function nodes */
     uint64_t latency[SL_LATENCY_BUCKETS]; /* calls per bucket, not cumulative */

@@ -30,3 +30,19 @@ void sl_backoff_wait(SlBackoff *b, int64_t attempt)
     struct timespec t = { .tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000 };
     nanosleep(&t, NULL);
 }
+
+bool sl_retry_left(int64_t retries, int64_t attempt)
+{
+    return retries == SL_RETRIES_FOREVER || attempt < retries;
+}
+
+void sl_retry_wait(SlCtx *ctx, SlBackoff *b, int64_t attempt, int64_t retries,
+                   const char *why)
+{
+    if (retries == SL_RETRIES_FOREVER)
+        sl_log(ctx, "%s; retry %lld", why, (long long)attempt + 1);
+    else
+        sl_log(ctx, "%s; retry %lld of %lld", why, (long long)attempt + 1, (long long)retries);
+    sl_count_retry(ctx);
+    sl_backoff_wait(b, attempt);
+}

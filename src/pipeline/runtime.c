@@ -15,6 +15,7 @@
 ** accepted record through to the sinks before the run returns.
 */
 #include "ack.h"
+#include "diskbuffer.h"
 #include "internal.h"
 
 #include <signal.h>
@@ -89,6 +90,7 @@ static void process(SlCtx *ctx, SlBatch *b, bool failed)
     atomic_fetch_add(&ctx->counters.records_in, b->count);
     if (ctx->kind == SL_SINK && ctx->tapped) sl_tap_batch(ctx, b);
     if (failed) discard(ctx, b);
+    else if (ctx->buffer) sl_diskbuffer_append(ctx, b);
     else ctx->type->process(ctx, b);
     sl_outbox_flush(ctx, false);
     if (held && has_failed(ctx)) sl_ack_abandon(held);
@@ -104,8 +106,9 @@ static void call(SlCtx *ctx, Action a, SlBatch *b, bool failed)
     }
     if (a == TICK) {
         if (!failed) t->tick(ctx);
-    } else if (t->finish && !failed) {
-        t->finish(ctx);
+    } else {
+        if (ctx->buffer) sl_diskbuffer_finish(ctx);
+        if (t->finish && !failed) t->finish(ctx);
     }
     sl_outbox_flush(ctx, false);
 }
@@ -217,6 +220,7 @@ static bool start_all(SlPipeline *p)
     for (size_t i = 0; i < p->count; i++) {
         SlCtx *ctx = p->nodes[i];
         if (ctx->type->start && ctx->type->start(ctx) != 0) return false;
+        if (ctx->buffer && !sl_diskbuffer_start(ctx)) return false;
     }
     return !p->failed;
 }
@@ -328,6 +332,7 @@ void sl_pipeline_stats(SlPipeline *p, size_t index, SlStats *out)
     out->bytes_in = c->bytes_in;
     out->bytes_out = c->bytes_out;
     out->errors = c->errors;
+    out->retries = c->retries;
     out->calls = c->calls;
     out->fuel = c->fuel;
     out->traps = c->traps;

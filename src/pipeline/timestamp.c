@@ -6,7 +6,7 @@
 */
 #include "record.h"
 
-#include <stdio.h>
+#include <string.h>
 
 static int64_t days_from_civil(int64_t y, int m, int d)
 {
@@ -80,11 +80,12 @@ static bool zone(const char *s, size_t len, size_t *i, int *offset_s)
     return true;
 }
 
-bool sl_parse_time(const char *s, size_t len, int64_t *out)
+/* The seconds from the epoch to the minute that s[0..16) names, as
+** YYYY-MM-DDTHH:MM (or with a space or 't' for the T). */
+static bool parse_minute(const char *s, size_t len, int64_t *secs)
 {
     size_t i = 0;
-    int y, mo, d, h, mi, sec, offset;
-    int64_t frac;
+    int y, mo, d, h, mi;
     if (!digits(s, len, &i, 4, &y) || !expect(s, len, &i, '-') ||
         !digits(s, len, &i, 2, &mo) || !expect(s, len, &i, '-') ||
         !digits(s, len, &i, 2, &d))
@@ -92,13 +93,47 @@ bool sl_parse_time(const char *s, size_t len, int64_t *out)
     if (i >= len || (s[i] != 'T' && s[i] != 't' && s[i] != ' ')) return false;
     i++;
     if (!digits(s, len, &i, 2, &h) || !expect(s, len, &i, ':') ||
-        !digits(s, len, &i, 2, &mi) || !expect(s, len, &i, ':') ||
+        !digits(s, len, &i, 2, &mi))
+        return false;
+    if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59) return false;
+    *secs = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60;
+    return true;
+}
+
+enum { MINUTE_LEN = 16 };   /* YYYY-MM-DDTHH:MM */
+
+/* Timestamps come in order, many to a minute: each thread keeps the last
+** minute it read, and its text, so most parses read only the seconds. */
+static _Thread_local struct {
+    char text[MINUTE_LEN];
+    int64_t secs;
+    bool valid;
+} last_minute;
+
+static bool parse_minute_cached(const char *s, size_t len, int64_t *secs)
+{
+    if (len < MINUTE_LEN) return false;
+    if (last_minute.valid && !memcmp(s, last_minute.text, MINUTE_LEN)) {
+        *secs = last_minute.secs;
+        return true;
+    }
+    if (!parse_minute(s, len, secs)) return false;
+    memcpy(last_minute.text, s, MINUTE_LEN);
+    last_minute.secs = *secs;
+    last_minute.valid = true;
+    return true;
+}
+
+bool sl_parse_time(const char *s, size_t len, int64_t *out)
+{
+    size_t i = MINUTE_LEN;
+    int sec, offset;
+    int64_t minute, frac;
+    if (!parse_minute_cached(s, len, &minute) || !expect(s, len, &i, ':') ||
         !digits(s, len, &i, 2, &sec) || !fraction(s, len, &i, &frac) ||
-        !zone(s, len, &i, &offset) || i != len)
+        !zone(s, len, &i, &offset) || i != len || sec > 60)
         return false;
-    if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60)
-        return false;
-    int64_t secs = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec - offset;
+    int64_t secs = minute + sec - offset;
     /* Nanoseconds in 64 bits reach from 1677 to 2262: refuse what lies
        outside rather than wrap. */
     return !__builtin_mul_overflow(secs, (int64_t)1000000000, out) &&
@@ -112,6 +147,39 @@ static char *put_digits(char *out, int64_t v, int width)
     return out + width;
 }
 
+/* Like parsing, formatting keeps the last minute's text per thread. */
+static _Thread_local struct {
+    int64_t minute;
+    char text[MINUTE_LEN + 1];      /* YYYY-MM-DDTHH:MM: */
+    bool valid;
+} last_formatted;
+
+/* Fills the cache with minute `minute` (minutes since the epoch). Nanoseconds
+** in 64 bits span the years 1677 to 2262: four digits always do. */
+static void format_minute(int64_t minute)
+{
+    int64_t days = minute / 1440, rem = minute % 1440;
+    if (rem < 0) {
+        rem += 1440;
+        days--;
+    }
+    int64_t y;
+    int m, d;
+    civil_from_days(days, &y, &m, &d);
+    char *p = put_digits(last_formatted.text, y, 4);
+    *p++ = '-';
+    p = put_digits(p, m, 2);
+    *p++ = '-';
+    p = put_digits(p, d, 2);
+    *p++ = 'T';
+    p = put_digits(p, rem / 60, 2);
+    *p++ = ':';
+    p = put_digits(p, rem % 60, 2);
+    *p = ':';
+    last_formatted.minute = minute;
+    last_formatted.valid = true;
+}
+
 size_t sl_format_time(int64_t ns, char out[40])
 {
     int64_t secs = ns / 1000000000, frac = ns % 1000000000;
@@ -119,31 +187,14 @@ size_t sl_format_time(int64_t ns, char out[40])
         frac += 1000000000;
         secs--;
     }
-    int64_t days = secs / 86400, rem = secs % 86400;
-    if (rem < 0) {
-        rem += 86400;
-        days--;
+    int64_t minute = secs / 60, sec = secs % 60;
+    if (sec < 0) {
+        sec += 60;
+        minute--;
     }
-    int64_t y;
-    int m, d;
-    civil_from_days(days, &y, &m, &d);
-    if (y < 0 || y > 9999) {
-        /* Outside four-digit years: the slow general form. */
-        return (size_t)snprintf(out, 40, "%lld-%02d-%02dT%02d:%02d:%02d.%09dZ", (long long)y,
-                                m, d, (int)(rem / 3600), (int)(rem / 60 % 60), (int)(rem % 60),
-                                (int)frac);
-    }
-    char *p = put_digits(out, y, 4);
-    *p++ = '-';
-    p = put_digits(p, m, 2);
-    *p++ = '-';
-    p = put_digits(p, d, 2);
-    *p++ = 'T';
-    p = put_digits(p, rem / 3600, 2);
-    *p++ = ':';
-    p = put_digits(p, rem / 60 % 60, 2);
-    *p++ = ':';
-    p = put_digits(p, rem % 60, 2);
+    if (!last_formatted.valid || last_formatted.minute != minute) format_minute(minute);
+    memcpy(out, last_formatted.text, MINUTE_LEN + 1);
+    char *p = put_digits(out + MINUTE_LEN + 1, sec, 2);
     *p++ = '.';
     p = frac % 1000000 == 0 ? put_digits(p, frac / 1000000, 3) : put_digits(p, frac, 9);
     *p++ = 'Z';

@@ -11,6 +11,7 @@
 
 #include "artifact.h"
 #include "store.h"
+#include "../common/http.h"
 
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -19,59 +20,18 @@
 #include <microhttpd.h>
 #include <pthread.h>
 #include <signal.h>
-#include <stdarg.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-static const char api_prefix[] = "/api/v1/artifacts";
+static const char api_prefix[] = REGISTRY_API_PREFIX;
 
 enum { MAX_CONNECTIONS = 128, CONNECTION_TIMEOUT_S = 60 };
 
-/* What one request carries between the calls libmicrohttpd makes. */
-typedef struct Request {
-    uint8_t *body;
-    size_t len, cap;
-    bool too_large;
-} Request;
-
 /* ---- Responses --------------------------------------------------------- */
-
-static enum MHD_Result send_json(struct MHD_Connection *c, unsigned status, json_t *doc)
-{
-    char *text = json_dumps(doc, JSON_COMPACT | JSON_PRESERVE_ORDER);
-    json_decref(doc);
-    if (!text) return MHD_NO;
-    size_t len = strlen(text);
-    text[len] = '\n';
-    struct MHD_Response *r = MHD_create_response_from_buffer(len + 1, text, MHD_RESPMEM_MUST_FREE);
-    if (!r) {
-        free(text);
-        return MHD_NO;
-    }
-    MHD_add_response_header(r, "Content-Type", "application/json");
-    if (status == MHD_HTTP_UNAUTHORIZED)
-        MHD_add_response_header(r, "WWW-Authenticate", "Bearer realm=\"sluice registry\"");
-    enum MHD_Result ret = MHD_queue_response(c, status, r);
-    MHD_destroy_response(r);
-    return ret;
-}
-
-static enum MHD_Result send_error(struct MHD_Connection *c, unsigned status,
-                                  const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
-static enum MHD_Result send_error(struct MHD_Connection *c, unsigned status,
-                                  const char *fmt, ...)
-{
-    char message[1024];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(message, sizeof message, fmt, ap);
-    va_end(ap);
-    return send_json(c, status, json_pack("{s:s}", "error", message));
-}
 
 static enum MHD_Result send_blob(struct MHD_Connection *c, const Store *s, json_t *meta)
 {
@@ -82,7 +42,7 @@ static enum MHD_Result send_blob(struct MHD_Connection *c, const Store *s, json_
     struct stat st;
     if (fd < 0 || fstat(fd, &st) != 0) {
         if (fd >= 0) close(fd);
-        return send_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "the blob %s is missing", digest);
+        return http_send_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "the blob %s is missing", digest);
     }
     struct MHD_Response *r = MHD_create_response_from_fd((uint64_t)st.st_size, fd);
     if (!r) {
@@ -102,25 +62,36 @@ static enum MHD_Result send_blob(struct MHD_Connection *c, const Store *s, json_
 
 /* ---- Authentication ---------------------------------------------------- */
 
+/* Whether `token` is the configured admin token (compared in constant time). */
+static bool is_admin_token(const ServerConfig *cfg, const char *token)
+{
+    size_t len = cfg->admin_token ? strlen(cfg->admin_token) : 0;
+    return len && strlen(token) == len && sodium_memcmp(token, cfg->admin_token, len) == 0;
+}
+
 /* Checks the bearer token: 0 with the token's name in who, or the HTTP
    status of the refusal (with its message already queued). */
-static unsigned authenticate(struct MHD_Connection *c, Store *s,
+static unsigned authenticate(struct MHD_Connection *c, const ServerConfig *cfg, Store *s,
                              char who[STORE_TOKEN_NAME_MAX + 1])
 {
     const char *auth = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization");
     if (!auth || strncmp(auth, "Bearer ", 7) != 0) {
-        send_error(c, MHD_HTTP_UNAUTHORIZED, "this needs a token: send "
-                   "'Authorization: Bearer TOKEN' (make one with `sluice "
-                   "registry token add`)");
+        http_send_error(c, MHD_HTTP_UNAUTHORIZED, "this needs a token: send "
+                        "'Authorization: Bearer TOKEN' (make one with `sluice "
+                        "registry token add`)");
         return MHD_HTTP_UNAUTHORIZED;
+    }
+    if (is_admin_token(cfg, auth + 7)) {
+        snprintf(who, STORE_TOKEN_NAME_MAX + 1, "%s", cfg->admin_name);
+        return 0;
     }
     StoreStatus status = store_token_check(s, auth + 7, who);
     if (status == STORE_OK) return 0;
     if (status == STORE_NOT_FOUND) {
-        send_error(c, MHD_HTTP_FORBIDDEN, "the token is not valid for this registry");
+        http_send_error(c, MHD_HTTP_FORBIDDEN, "the token is not valid for this registry");
         return MHD_HTTP_FORBIDDEN;
     }
-    send_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "cannot check the token");
+    http_send_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "cannot check the token");
     return MHD_HTTP_INTERNAL_SERVER_ERROR;
 }
 
@@ -155,24 +126,24 @@ static Route parse_route(const char *url)
 }
 
 static enum MHD_Result publish(struct MHD_Connection *c, const ServerConfig *cfg,
-                               Store *s, const Request *req, const char *who)
+                               Store *s, const HttpBody *req, const char *who)
 {
     char err[1024];
-    Artifact *a = artifact_read(req->body, req->len, cfg->max_unpacked, err, sizeof err);
-    if (!a) return send_error(c, MHD_HTTP_BAD_REQUEST, "%s", err);
+    Artifact *a = artifact_read(req->data, req->len, cfg->max_unpacked, err, sizeof err);
+    if (!a) return http_send_error(c, MHD_HTTP_BAD_REQUEST, "%s", err);
     if (!artifact_check_module(a, err, sizeof err)) {
         artifact_free(a);
-        return send_error(c, MHD_HTTP_UNPROCESSABLE_CONTENT, "%s", err);
+        return http_send_error(c, MHD_HTTP_UNPROCESSABLE_CONTENT, "%s", err);
     }
     json_t *meta = NULL;
-    StoreStatus status = store_publish(s, a, req->body, req->len, who, &meta, err, sizeof err);
+    StoreStatus status = store_publish(s, a, req->data, req->len, who, &meta, err, sizeof err);
     enum MHD_Result ret;
-    if (status == STORE_OK && meta) ret = send_json(c, MHD_HTTP_CREATED, meta);
+    if (status == STORE_OK && meta) ret = http_send_json(c, MHD_HTTP_CREATED, meta);
     else if (status == STORE_EXISTS)
-        ret = send_error(c, MHD_HTTP_CONFLICT, "%s@%s is already published; "
-                         "versions are immutable, publish a new version",
-                         a->manifest->name, a->manifest->version);
-    else ret = send_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "cannot store: %s", err);
+        ret = http_send_error(c, MHD_HTTP_CONFLICT, "%s@%s is already published; "
+                              "versions are immutable, publish a new version",
+                              a->manifest->name, a->manifest->version);
+    else ret = http_send_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "cannot store: %s", err);
     artifact_free(a);
     return ret;
 }
@@ -183,7 +154,7 @@ static bool valid_parts(struct MHD_Connection *c, const Route *r, enum MHD_Resul
     if (!registry_name_valid(r->parts[0], why, sizeof why) ||
         (r->nparts > 1 && strcmp(r->parts[1], "latest") &&
          !registry_version_valid(r->parts[1], why, sizeof why))) {
-        *ret = send_error(c, MHD_HTTP_BAD_REQUEST, "%s", why);
+        *ret = http_send_error(c, MHD_HTTP_BAD_REQUEST, "%s", why);
         return false;
     }
     return true;
@@ -192,13 +163,13 @@ static bool valid_parts(struct MHD_Connection *c, const Route *r, enum MHD_Resul
 static enum MHD_Result yank(struct MHD_Connection *c, Store *s, const Route *r, bool yanked)
 {
     if (!strcmp(r->parts[1], "latest"))
-        return send_error(c, MHD_HTTP_BAD_REQUEST, "yank needs an exact version, not latest");
+        return http_send_error(c, MHD_HTTP_BAD_REQUEST, "yank needs an exact version, not latest");
     StoreStatus status = store_yank(s, r->parts[0], r->parts[1], yanked);
     if (status == STORE_NOT_FOUND)
-        return send_error(c, MHD_HTTP_NOT_FOUND, "no artifact %s@%s", r->parts[0], r->parts[1]);
+        return http_send_error(c, MHD_HTTP_NOT_FOUND, "no artifact %s@%s", r->parts[0], r->parts[1]);
     if (status != STORE_OK)
-        return send_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "cannot update the database");
-    return send_json(c, MHD_HTTP_OK, store_metadata(s, r->parts[0], r->parts[1]));
+        return http_send_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "cannot update the database");
+    return http_send_json(c, MHD_HTTP_OK, store_metadata(s, r->parts[0], r->parts[1]));
 }
 
 /* GET of a name, a version or a download. */
@@ -207,14 +178,14 @@ static enum MHD_Result read_artifact(struct MHD_Connection *c, Store *s, const R
     const char *name = r->parts[0];
     if (r->nparts == 1) {
         json_t *versions = store_versions(s, name);
-        return versions ? send_json(c, MHD_HTTP_OK, versions)
-                        : send_error(c, MHD_HTTP_NOT_FOUND, "no artifact named %s", name);
+        return versions ? http_send_json(c, MHD_HTTP_OK, versions)
+                        : http_send_error(c, MHD_HTTP_NOT_FOUND, "no artifact named %s", name);
     }
     json_t *meta = store_metadata(s, name, r->parts[1]);
     if (!meta)
-        return send_error(c, MHD_HTTP_NOT_FOUND, "no artifact %s@%s%s", name, r->parts[1],
-                          strcmp(r->parts[1], "latest") ? "" : " (every version is yanked, or none exists)");
-    if (r->nparts == 2) return send_json(c, MHD_HTTP_OK, meta);
+        return http_send_error(c, MHD_HTTP_NOT_FOUND, "no artifact %s@%s%s", name, r->parts[1],
+                               strcmp(r->parts[1], "latest") ? "" : " (every version is yanked, or none exists)");
+    if (r->nparts == 2) return http_send_json(c, MHD_HTTP_OK, meta);
     enum MHD_Result ret = send_blob(c, s, meta);
     json_decref(meta);
     return ret;
@@ -222,7 +193,7 @@ static enum MHD_Result read_artifact(struct MHD_Connection *c, Store *s, const R
 
 static enum MHD_Result dispatch(struct MHD_Connection *c, const ServerConfig *cfg,
                                 Store *s, const char *method, const char *url,
-                                const Request *req)
+                                const HttpBody *req)
 {
     Route r = parse_route(url);
     bool get = !strcmp(method, "GET") || !strcmp(method, "HEAD");
@@ -231,49 +202,59 @@ static enum MHD_Result dispatch(struct MHD_Connection *c, const ServerConfig *cf
     enum MHD_Result ret = MHD_YES;
     if (!r.ok || (*action && strcmp(action, "download") && strcmp(action, "yank") &&
                   strcmp(action, "unyank")))
-        return send_error(c, MHD_HTTP_NOT_FOUND, "no such endpoint: %s", url);
+        return http_send_error(c, MHD_HTTP_NOT_FOUND, "no such endpoint: %s", url);
     if (r.nparts > 0 && !valid_parts(c, &r, &ret)) return ret;
     char who[STORE_TOKEN_NAME_MAX + 1] = "";
-    if ((post || cfg->private_reads) && authenticate(c, s, who)) return MHD_YES;
+    if ((post || cfg->private_reads) && authenticate(c, cfg, s, who)) return MHD_YES;
     if (r.nparts == 0 && post) return publish(c, cfg, s, req, who);
     if (r.nparts == 0 && get)
-        return send_json(c, MHD_HTTP_OK, store_search(s, MHD_lookup_connection_value(
+        return http_send_json(c, MHD_HTTP_OK, store_search(s, MHD_lookup_connection_value(
                                                           c, MHD_GET_ARGUMENT_KIND, "q")));
     if (get && (!*action || !strcmp(action, "download")))
         return read_artifact(c, s, &r);
     if (post && (!strcmp(action, "yank") || !strcmp(action, "unyank")))
         return yank(c, s, &r, !strcmp(action, "yank"));
-    return send_error(c, MHD_HTTP_METHOD_NOT_ALLOWED, "%s is not allowed on %s", method, url);
+    return http_send_error(c, MHD_HTTP_METHOD_NOT_ALLOWED, "%s is not allowed on %s", method, url);
 }
 
 /* ---- libmicrohttpd callbacks ------------------------------------------- */
 
-/* Appends a piece of the body; past max, it notes that the upload is too
-   large and drops the rest. False only when out of memory. */
-static bool buffer_upload(Request *req, const char *data, size_t n, size_t max)
+enum MHD_Result registry_answer(const ServerConfig *cfg, struct MHD_Connection *c,
+                                const char *url, const char *method, const char *data,
+                                size_t *data_size, void **con_cls)
 {
-    if (req->too_large || n > max - req->len) {
-        req->too_large = true;
-        return true;
+    HttpBody *body = *con_cls;
+    if (!body) {
+        if (!(body = calloc(1, sizeof *body))) return MHD_NO;
+        *con_cls = body;
+        if (!strcmp(method, "POST") && http_announced_too_large(c, cfg->max_upload))
+            return http_send_error(c, MHD_HTTP_CONTENT_TOO_LARGE, "the upload is larger "
+                                   "than this registry's limit of %zu bytes", cfg->max_upload);
+        return MHD_YES;
     }
-    if (req->cap - req->len < n) {
-        size_t cap = req->cap ? req->cap : 1 << 16;
-        while (cap - req->len < n) cap *= 2;
-        uint8_t *grown = realloc(req->body, cap);
-        if (!grown) return false;
-        req->body = grown;
-        req->cap = cap;
+    if (*data_size) {
+        http_body_append(body, data, *data_size, cfg->max_upload);
+        *data_size = 0;
+        return MHD_YES;
     }
-    memcpy(req->body + req->len, data, n);
-    req->len += n;
-    return true;
+    if (body->too_large)
+        return http_send_error(c, MHD_HTTP_CONTENT_TOO_LARGE, "the upload is larger than "
+                               "this registry's limit of %zu bytes", cfg->max_upload);
+    char err[512];
+    Store *s = store_open(cfg->data_dir, err, sizeof err);
+    if (!s) return http_send_error(c, MHD_HTTP_SERVICE_UNAVAILABLE, "%s", err);
+    enum MHD_Result ret = dispatch(c, cfg, s, method, url, body);
+    store_close(s);
+    return ret;
 }
 
-/* Refuses an upload whose announced size is too large before reading it. */
-static bool announced_too_large(struct MHD_Connection *c, size_t max)
+void registry_completed(void **con_cls)
 {
-    const char *length = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Length");
-    return length && strtoull(length, NULL, 10) > max;
+    HttpBody *body = *con_cls;
+    if (!body) return;
+    http_body_free(body);
+    free(body);
+    *con_cls = NULL;
 }
 
 static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *url,
@@ -281,41 +262,14 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
                               const char *data, size_t *data_size, void **con_cls)
 {
     (void)version;
-    const ServerConfig *cfg = cls;
-    Request *req = *con_cls;
-    if (!req) {
-        if (!(req = calloc(1, sizeof *req))) return MHD_NO;
-        *con_cls = req;
-        if (!strcmp(method, "POST") && announced_too_large(c, cfg->max_upload))
-            return send_error(c, MHD_HTTP_CONTENT_TOO_LARGE, "the upload is larger "
-                              "than this registry's limit of %zu bytes", cfg->max_upload);
-        return MHD_YES;
-    }
-    if (*data_size) {
-        bool ok = buffer_upload(req, data, *data_size, cfg->max_upload);
-        *data_size = 0;
-        return ok ? MHD_YES : MHD_NO;
-    }
-    if (req->too_large)
-        return send_error(c, MHD_HTTP_CONTENT_TOO_LARGE, "the upload is larger than "
-                          "this registry's limit of %zu bytes", cfg->max_upload);
-    char err[512];
-    Store *s = store_open(cfg->data_dir, err, sizeof err);
-    if (!s) return send_error(c, MHD_HTTP_SERVICE_UNAVAILABLE, "%s", err);
-    enum MHD_Result ret = dispatch(c, cfg, s, method, url, req);
-    store_close(s);
-    return ret;
+    return registry_answer(cls, c, url, method, data, data_size, con_cls);
 }
 
 static void request_done(void *cls, struct MHD_Connection *c, void **con_cls,
                          enum MHD_RequestTerminationCode code)
 {
     (void)cls, (void)c, (void)code;
-    Request *req = *con_cls;
-    if (!req) return;
-    free(req->body);
-    free(req);
-    *con_cls = NULL;
+    registry_completed(con_cls);
 }
 
 /* ---- Running ----------------------------------------------------------- */
@@ -332,16 +286,22 @@ static struct MHD_Daemon *start(const ServerConfig *cfg, struct sockaddr_in *add
         MHD_OPTION_END);
 }
 
+bool registry_prepare(const ServerConfig *cfg, char *err, size_t errlen)
+{
+    Store *s = store_open(cfg->data_dir, err, errlen);
+    if (!s) return false;
+    store_close(s);
+    store_clean_tmp(cfg->data_dir);
+    return true;
+}
+
 int registry_serve(const ServerConfig *cfg)
 {
     char err[512];
-    Store *s = store_open(cfg->data_dir, err, sizeof err);
-    if (!s) {
+    if (!registry_prepare(cfg, err, sizeof err)) {
         fprintf(stderr, "sluice: registry serve: %s\n", err);
         return 1;
     }
-    store_close(s);
-    store_clean_tmp(cfg->data_dir);
     struct sockaddr_in addr = { .sin_family = AF_INET, .sin_port = htons((uint16_t)cfg->port) };
     if (inet_pton(AF_INET, cfg->host, &addr.sin_addr) != 1) {
         fprintf(stderr, "sluice: registry serve: '%s' is not an IPv4 address\n", cfg->host);

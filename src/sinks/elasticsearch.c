@@ -11,10 +11,11 @@
 ** exponential backoff with jitter; any other status refuses that record,
 ** which goes to the error output with the item's error type and reason.
 ** A whole request that fails (no connection, a timeout, 429, 5xx) is sent
-** again the same way, to the next url if several are given. Records still
-** unwritten when `retries` run out go to the error output with the last
-** error: a record is either confirmed by the server or rejected, never
-** dropped, and never sent again once confirmed.
+** again the same way, to the next url if several are given, until the
+** cluster takes it (or `retries` run out: the records still unwritten then
+** go to the error output with the last error). A record is either
+** confirmed by the server or rejected, never dropped, and never sent again
+** once confirmed.
 **
 ** The index name is a template: %Y %m %d %H are the record's time (the
 ** `timestamp_field`, else the time of writing) in UTC, {field} a field's
@@ -93,8 +94,7 @@ static const SlSetting settings[] = {
       .doc = "The most records in one bulk request." },
     { .name = "timeout_ms", .type = SL_SET_INT, .def = "30000", .min = 1, .max = 3600000,
       .doc = "How long one request may take, connecting included." },
-    { .name = "retries", .type = SL_SET_INT, .def = "8", .min = 0, .max = 1000000,
-      .doc = "How many times unwritten records are sent again before they are rejected." },
+    SL_RETRIES_SETTING("a request with unwritten records"),
     SL_BACKOFF_SETTINGS("100", "30000"),
     { 0 },
 };
@@ -203,7 +203,7 @@ static int init(SlCtx *ctx, const SlConf *conf)
     h->batch_bytes = sl_conf_int(conf, "batch_bytes", 5242880);
     h->max_records = sl_conf_int(conf, "max_records", 1000);
     h->timeout_ms = sl_conf_int(conf, "timeout_ms", 30000);
-    h->retries = sl_conf_int(conf, "retries", 8);
+    h->retries = sl_conf_int(conf, "retries", SL_RETRIES_FOREVER);
     sl_backoff_init(&h->backoff, sl_conf_int(conf, "backoff_ms", 100),
                     sl_conf_int(conf, "max_backoff_ms", 30000));
     /* Expect: 100-continue would cost a round trip per large batch. */
@@ -489,15 +489,15 @@ static void write_chunk(SlCtx *ctx, EsSink *h, const SlBatch *b, uint32_t first,
             reject_pending(ctx, h, b, npending, "");
             return;
         }
-        if (attempt == h->retries) {
+        if (!sl_retry_left(h->retries, attempt)) {
             char prefix[64];
             snprintf(prefix, sizeof prefix, "gave up after %lld attempts: ", (long long)attempt + 1);
             reject_pending(ctx, h, b, npending, prefix);
             return;
         }
-        sl_log(ctx, "%u records not written (%s); retry %lld of %lld", npending, h->reason,
-               (long long)attempt + 1, (long long)h->retries);
-        sl_backoff_wait(&h->backoff, attempt);
+        char why[REASON_MAX + 64];
+        snprintf(why, sizeof why, "%u records not written (%s)", npending, h->reason);
+        sl_retry_wait(ctx, &h->backoff, attempt, h->retries, why);
     }
 }
 

@@ -5,10 +5,11 @@
 **
 ** A batch is written only once the server answers 2xx. A connection error,
 ** a timeout, a 5xx, 408 or 429 is retried after an exponential backoff with
-** jitter (so that many senders do not retry in step), up to `retries` times;
-** any other status means the server refuses these records: they go to the
-** error output with the status and the start of the response body. Records
-** still unsent when the retries run out go there too, with the last error.
+** jitter (so that many senders do not retry in step), until it is accepted
+** (or `retries` times); any other status means the server refuses these
+** records: they go to the error output with the status and the start of the
+** response body. Records still unsent when the retries run out go there
+** too, with the last error.
 */
 #include "../pipeline/component.h"
 #include "../pipeline/encode.h"
@@ -50,8 +51,7 @@ static const SlSetting settings[] = {
       .doc = "Compress each body with gzip (Content-Encoding: gzip)." },
     { .name = "timeout_ms", .type = SL_SET_INT, .def = "10000", .min = 1, .max = 3600000,
       .doc = "How long one request may take, connecting included." },
-    { .name = "retries", .type = SL_SET_INT, .def = "5", .min = 0, .max = 1000,
-      .doc = "How many times a failed request is retried before its records are rejected." },
+    SL_RETRIES_SETTING("a failed request"),
     SL_BACKOFF_SETTINGS("100", "10000"),
     { 0 },
 };
@@ -98,7 +98,7 @@ static int init(SlCtx *ctx, const SlConf *conf)
     h->url = sl_conf_str(conf, "url", NULL);
     h->gzip = sl_conf_bool(conf, "gzip", false);
     h->timeout_ms = sl_conf_int(conf, "timeout_ms", 10000);
-    h->retries = sl_conf_int(conf, "retries", 5);
+    h->retries = sl_conf_int(conf, "retries", SL_RETRIES_FOREVER);
     sl_backoff_init(&h->backoff, sl_conf_int(conf, "backoff_ms", 100),
                     sl_conf_int(conf, "max_backoff_ms", 10000));
     /* Expect: 100-continue would cost a round trip per large batch. */
@@ -208,16 +208,14 @@ static void send_batch(SlCtx *ctx, HttpSink *h, SlBatch *b, const SlBuf *body)
             reject_all(ctx, b, why);
             return;
         }
-        if (attempt == h->retries) {
+        if (!sl_retry_left(h->retries, attempt)) {
             char last[sizeof why + 48];
             snprintf(last, sizeof last, "gave up after %lld attempts: %s",
                      (long long)attempt + 1, why);
             reject_all(ctx, b, last);
             return;
         }
-        sl_log(ctx, "%s; retry %lld of %lld", why, (long long)attempt + 1,
-               (long long)h->retries);
-        sl_backoff_wait(&h->backoff, attempt);
+        sl_retry_wait(ctx, &h->backoff, attempt, h->retries, why);
     }
 }
 

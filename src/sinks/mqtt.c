@@ -7,10 +7,12 @@
 ** libmosquitto runs its network loop on a thread of its own, which sends,
 ** receives the PUBACKs and reconnects after a loss (backoff doubling up to
 ** RECONNECT_MAX_S). A qos 1 message published while the broker is away is
-** queued by the library and sent on reconnection, so the sink just waits
-** for it; a qos 0 message waits for the connection. Records whose
-** acknowledgement has not come within `timeout_ms` of the batch's start
-** are rejected to NAME.errors: they may still arrive later (at least once).
+** queued by the library and sent again on reconnection, with those not yet
+** acknowledged, so the sink just waits for them; a qos 0 message waits for
+** the connection. The wait has no limit while the broker is away: the batch
+** holds, and the sources slow down behind it. Records whose acknowledgement
+** has not come within `timeout_ms` of being connected are rejected to
+** NAME.errors: they may still arrive later (at least once).
 */
 #include "../sources/mqttconn.h"
 #include "outmsg.h"
@@ -23,7 +25,7 @@
 
 enum {
     MIDS = 1 << 16,                 /* message ids are 16 bits */
-    MAX_INFLIGHT = 1024, RECONNECT_MIN_S = 1, RECONNECT_MAX_S = 30,
+    MAX_INFLIGHT = 1024, RECONNECT_MIN_S = 1, RECONNECT_MAX_S = 10,
 };
 
 /* What is known of a message id during a batch. */
@@ -44,6 +46,7 @@ typedef struct MqttSink {
     pthread_mutex_t lock;
     pthread_cond_t changed;
     bool connected;
+    uint64_t connections;           /* made so far: after the first, reconnections */
     uint8_t mid_state[MIDS];
     uint32_t awaited;
 } MqttSink;
@@ -56,7 +59,7 @@ static const SlSetting settings[] = {
     { .name = "retain", .type = SL_SET_BOOL, .def = "false",
       .doc = "Ask the broker to keep the last message of each topic for new subscribers." },
     { .name = "timeout_ms", .type = SL_SET_INT, .def = "30000", .min = 1, .max = 3600000,
-      .doc = "How long a batch may wait for its acknowledgements (and the broker) before the rest is rejected." },
+      .doc = "How long a batch may wait for its acknowledgements while connected before the rest is rejected." },
     { 0 },
 };
 
@@ -82,6 +85,7 @@ static void set_connected(MqttSink *s, bool connected)
 {
     pthread_mutex_lock(&s->lock);
     s->connected = connected;
+    s->connections += connected;
     pthread_cond_broadcast(&s->changed);
     pthread_mutex_unlock(&s->lock);
 }
@@ -144,42 +148,64 @@ static struct timespec deadline_after(int64_t ms)
     return t;
 }
 
-/* Waits, under the lock, for `done` or the deadline; false at the deadline. */
-static bool wait_for(MqttSink *s, const struct timespec *deadline, bool (*done)(const MqttSink *))
+/* Waits, under the lock, until the broker is connected, however long it
+** takes: the batch holds meanwhile, and the sources slow down behind it.
+** A wait for a reconnection (not the first connection) counts as a retry:
+** the library then sends the unacknowledged messages again. */
+static void wait_connected(SlCtx *ctx, MqttSink *s)
 {
-    while (!done(s))
-        if (pthread_cond_timedwait(&s->changed, &s->lock, deadline) == ETIMEDOUT)
-            return done(s);
-    return true;
+    if (s->connected) return;
+    bool lost = s->connections > 0;
+    if (lost) sl_log(ctx, "lost the broker %s:%d; the batch waits for it", s->conf.host, s->conf.port);
+    while (!s->connected) pthread_cond_wait(&s->changed, &s->lock);
+    if (lost) sl_count_retry(ctx);
 }
 
-static bool is_connected(const MqttSink *s) { return s->connected; }
-static bool nothing_awaited(const MqttSink *s) { return s->awaited == 0; }
-
 /* Publishes record i's message; false (with the reason) if it cannot be. */
-static bool publish(MqttSink *s, uint32_t i, const struct timespec *deadline, const char **why)
+static bool publish(SlCtx *ctx, MqttSink *s, uint32_t i, const char **why)
 {
     for (;;) {
         int mid = 0;
         int rc = mosquitto_publish(s->m, &mid, s->out.to.data, (int)s->out.payload.len,
                                    s->out.payload.data, s->conf.qos, s->retain);
+        /* With qos 1 the library queues the message before it tries the
+        ** socket: "no connection" then means it is sent on reconnection.
+        ** Publishing it again would only make a duplicate. */
+        bool queued = rc == MOSQ_ERR_SUCCESS || (rc == MOSQ_ERR_NO_CONN && s->conf.qos > 0);
         pthread_mutex_lock(&s->lock);
-        if (rc == MOSQ_ERR_SUCCESS) {
+        if (queued) {
             /* The acknowledgement may already have come. */
             if (s->mid_state[mid] != MID_DONE) {
                 s->mid_state[mid] = MID_AWAITED;
                 s->awaited++;
             }
             s->mids[i] = mid;
+        } else if (rc == MOSQ_ERR_NO_CONN) {
+            wait_connected(ctx, s);
         }
-        bool retry = rc == MOSQ_ERR_NO_CONN && wait_for(s, deadline, is_connected);
         pthread_mutex_unlock(&s->lock);
-        if (rc == MOSQ_ERR_SUCCESS) return true;
-        if (!retry) {
-            *why = rc == MOSQ_ERR_NO_CONN ? "no connection to the broker" : mosquitto_strerror(rc);
+        if (queued) return true;
+        if (rc != MOSQ_ERR_NO_CONN) {
+            *why = mosquitto_strerror(rc);
             return false;
         }
     }
+}
+
+/* Waits, under the lock, until every message is acknowledged, or for
+** `timeout_ms` of connection without one; false then. */
+static bool wait_acknowledged(SlCtx *ctx, MqttSink *s)
+{
+    struct timespec deadline = deadline_after(s->timeout_ms);
+    while (s->awaited) {
+        if (!s->connected) {
+            wait_connected(ctx, s);
+            deadline = deadline_after(s->timeout_ms);
+        } else if (pthread_cond_timedwait(&s->changed, &s->lock, &deadline) == ETIMEDOUT) {
+            return s->awaited == 0;
+        }
+    }
+    return true;
 }
 
 /* Resets the table of message ids for a batch of `count` records. */
@@ -199,7 +225,6 @@ static void begin_batch(MqttSink *s, uint32_t count)
 static void process(SlCtx *ctx, SlBatch *b)
 {
     MqttSink *s = sl_state(ctx);
-    struct timespec deadline = deadline_after(s->timeout_ms);
     begin_batch(s, b->count);
     uint64_t bytes = 0;
     for (uint32_t i = 0; i < b->count; i++) {
@@ -208,14 +233,14 @@ static void process(SlCtx *ctx, SlBatch *b)
         s->mids[i] = RECORD_SETTLED;
         if (!sl_outmsg_build(&s->out, &b->records[i], why))
             sl_reject(ctx, b, i, "%s", why);
-        else if (!publish(s, i, &deadline, &refused))
+        else if (!publish(ctx, s, i, &refused))
             sl_reject(ctx, b, i, "cannot publish: %s", refused);
         else
             bytes += s->out.payload.len;
     }
     pthread_mutex_lock(&s->lock);
-    wait_for(s, &deadline, nothing_awaited);
-    for (uint32_t i = 0; i < b->count; i++)
+    bool all_acknowledged = wait_acknowledged(ctx, s);
+    for (uint32_t i = 0; !all_acknowledged && i < b->count; i++)
         if (s->mids[i] != RECORD_SETTLED && s->mid_state[s->mids[i]] != MID_DONE)
             sl_reject(ctx, b, i, "no acknowledgement from the broker within %lld ms",
                       (long long)s->timeout_ms);

@@ -7,10 +7,17 @@
 **
 ** Messages that fail (no stream for the subject, the server away, no
 ** PubAck in `timeout_ms`) are published again after an exponential backoff,
-** up to `retries` times, then rejected to NAME.errors with the last error.
+** until acknowledged (or `retries` times, then rejected to NAME.errors with
+** the last error).
 ** Each message carries a Nats-Msg-Id unique to this run, batch and record,
 ** so the stream drops the copy when a retried message had in fact arrived
 ** (within the stream's duplicate window).
+**
+** With `partition_by` and `partitions`, the subject gains a last token: the
+** partition of the record's key (natsconn.h), so that workers sharing the
+** stream can each own some partitions and with them every record of their
+** keys (docs/scaling.md). The messages of a key keep their order within a
+** partition, as long as none had to be retried.
 */
 #include "../pipeline/retry.h"
 #include "../sources/natsconn.h"
@@ -30,6 +37,9 @@ typedef struct NatsSink {
     int64_t timeout_ms, retries;
     SlBackoff backoff;
     SlOutMsg out;
+    const char *partition_by;       /* NULL: not partitioned */
+    uint32_t partitions;
+    SlBuf key;                      /* the text of the record's key */
     natsConnection *nc;
     jsCtx *js;
     uint64_t run_id, batch_seq;
@@ -48,11 +58,29 @@ static const SlSetting settings[] = {
     SL_OUTMSG_PAYLOAD_SETTING,
     { .name = "timeout_ms", .type = SL_SET_INT, .def = "5000", .min = 1, .max = 3600000,
       .doc = "How long to wait for the PubAcks of a batch before retrying." },
-    { .name = "retries", .type = SL_SET_INT, .def = "5", .min = 0, .max = 1000,
-      .doc = "How many times unacknowledged messages are published again before being rejected." },
+    SL_RETRIES_SETTING("publishing unacknowledged messages"),
     SL_BACKOFF_SETTINGS("100", "10000"),
+    { .name = "partition_by", .type = SL_SET_STRING,
+      .doc = "Publish on SUBJECT.<p>, p the partition of this field's value (FNV-1a 64 mod partitions); needs partitions." },
+    { .name = "partitions", .type = SL_SET_INT, .min = 1, .max = SL_NATS_MAX_PARTITIONS,
+      .doc = "How many partitions the subject is split into; needs partition_by." },
     { 0 },
 };
+
+/* Both settings or neither: a key without partitions, or partitions
+** without a key, is surely a mistake. */
+static bool init_partitions(SlCtx *ctx, NatsSink *n, const SlConf *conf)
+{
+    const SlConf *by = sl_conf_get(conf, "partition_by");
+    const SlConf *count = sl_conf_get(conf, "partitions");
+    if (!by != !count) {
+        sl_conf_error(ctx, by ? by : count, "'partition_by' and 'partitions' go together");
+        return false;
+    }
+    n->partition_by = by ? by->text : NULL;
+    n->partitions = count ? (uint32_t)sl_conf_int(conf, "partitions", 1) : 0;
+    return true;
+}
 
 static int init(SlCtx *ctx, const SlConf *conf)
 {
@@ -62,13 +90,13 @@ static int init(SlCtx *ctx, const SlConf *conf)
     pthread_mutex_init(&n->lock, NULL);
     n->url = sl_conf_str(conf, "url", "nats://127.0.0.1:4222");
     n->timeout_ms = sl_conf_int(conf, "timeout_ms", 5000);
-    n->retries = sl_conf_int(conf, "retries", 5);
+    n->retries = sl_conf_int(conf, "retries", SL_RETRIES_FOREVER);
     sl_backoff_init(&n->backoff, sl_conf_int(conf, "backoff_ms", 100),
                     sl_conf_int(conf, "max_backoff_ms", 10000));
     /* A filled-in part may not split or widen the subject. */
     bool ok = sl_outmsg_init(ctx, &n->out, sl_conf_get(conf, "subject"), ". *>\t\r\n",
                              sl_conf_str(conf, "payload_field", NULL));
-    return ok ? 0 : -1;
+    return ok && init_partitions(ctx, n, conf) ? 0 : -1;
 }
 
 /* ---- PubAcks ----------------------------------------------------------- */
@@ -120,6 +148,33 @@ static int start(SlCtx *ctx)
 
 /* ---- Sending ----------------------------------------------------------- */
 
+/* Appends ".<partition>" to the subject just built. The key's text is as
+** in a subject template (a string as it is, anything else as JSON), so 7
+** and "7" are one key. */
+static bool add_partition(NatsSink *n, const SlRecord *r, char why[WHY_MAX])
+{
+    const SlValue *v = sl_get(r, n->partition_by);
+    if (!v) {
+        snprintf(why, WHY_MAX, "no field '%s' to partition by", n->partition_by);
+        return false;
+    }
+    n->key.len = 0;
+    if (v->type == SL_STRING) sl_buf_put(&n->key, v->as.s, v->len);
+    else sl_json_value(&n->key, v);
+    uint32_t p = sl_nats_partition(n->key.data, n->key.len, n->partitions);
+    char token[16];
+    int len = snprintf(token, sizeof token, ".%" PRIu32, p);
+    n->out.to.len--;    /* over its NUL */
+    sl_buf_put(&n->out.to, token, (size_t)len + 1);
+    return true;
+}
+
+/* The subject and payload of a record; false with a reason. */
+static bool build_message(NatsSink *n, const SlRecord *r, char why[WHY_MAX])
+{
+    return sl_outmsg_build(&n->out, r, why) && (!n->partition_by || add_partition(n, r, why));
+}
+
 static bool publish_one(NatsSink *n, uint32_t i, char why[WHY_MAX])
 {
     char id[ID_MAX];
@@ -150,7 +205,7 @@ static uint32_t send_round(SlCtx *ctx, NatsSink *n, SlBatch *b, uint64_t *bytes)
     char why[WHY_MAX];
     for (uint32_t i = 0; i < b->count; i++) {
         if (is_acked(n, i)) continue;
-        if (!sl_outmsg_build(&n->out, &b->records[i], why)) {
+        if (!build_message(n, &b->records[i], why)) {
             sl_reject(ctx, b, i, "%s", why);
             pthread_mutex_lock(&n->lock);
             n->acked[i] = true;
@@ -217,13 +272,15 @@ static void process(SlCtx *ctx, SlBatch *b)
     for (int64_t attempt = 0;; attempt++) {
         uint32_t left = send_round(ctx, n, b, &bytes);
         if (!left) break;
-        if (attempt == n->retries) {
+        if (!sl_retry_left(n->retries, attempt)) {
             reject_unacked(ctx, n, b, attempt + 1);
             break;
         }
-        sl_log(ctx, "%" PRIu32 " messages unacknowledged (%s); retry %" PRId64 " of %" PRId64,
-               left, n->last_error, attempt + 1, n->retries);
-        sl_backoff_wait(&n->backoff, attempt);
+        char why[WHY_MAX + 48];
+        pthread_mutex_lock(&n->lock);
+        snprintf(why, sizeof why, "%" PRIu32 " messages unacknowledged (%s)", left, n->last_error);
+        pthread_mutex_unlock(&n->lock);
+        sl_retry_wait(ctx, &n->backoff, attempt, n->retries, why);
     }
     sl_count_bytes_out(ctx, bytes);
     sl_batch_free(b);
@@ -235,6 +292,7 @@ static void destroy(void *state)
     if (!n) return;
     sl_nats_close(n->nc, n->js);
     sl_outmsg_free(&n->out);
+    sl_buf_free(&n->key);
     pthread_mutex_destroy(&n->lock);
     free(n->acked);
     free(n);

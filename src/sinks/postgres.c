@@ -18,8 +18,8 @@
 ** go to the error output while every other row is written. A lost
 ** connection (the server restarting) or another transient error rolls the
 ** batch back and writes it again on a new connection after an exponential
-** backoff with jitter, up to `retries` times; only then do its records go
-** to the error output, with the last error.
+** backoff with jitter, until it is written (or `retries` times: only then
+** do its records go to the error output, with the last error).
 */
 #include "../pipeline/component.h"
 #include "../pipeline/encode.h"
@@ -87,8 +87,7 @@ static const SlSetting settings[] = {
       .doc = "The table, created from the first records if missing." },
     { .name = "connect_timeout_s", .type = SL_SET_STRING, .def = "10",
       .doc = "How long one connection attempt may take, in seconds (a connect_timeout in conninfo wins)." },
-    { .name = "retries", .type = SL_SET_INT, .def = "10", .min = 0, .max = 1000000,
-      .doc = "How many times a batch is written again after a transient failure before its records are rejected." },
+    SL_RETRIES_SETTING("a batch's transaction"),
     SL_BACKOFF_SETTINGS("200", "30000"),
     { 0 },
 };
@@ -529,22 +528,20 @@ static Outcome nothing_more(PgSink *s, SlBatch *b)
 }
 
 /* Runs `step` on a live connection, reconnecting after a backoff while
-** it fails for a transient reason, up to `retries` times. */
+** it fails for a transient reason, as `retries` allows. */
 static Outcome with_retries(SlCtx *ctx, PgSink *s, Step step, SlBatch *b)
 {
     for (int64_t attempt = 0;; attempt++) {
         Outcome o = connected(s) ? step(s, b) : TRANSIENT;
         if (o != TRANSIENT) return o;
-        if (attempt == s->retries) {
+        if (!sl_retry_left(s->retries, attempt)) {
             char why[sizeof s->error];
             memcpy(why, s->error, sizeof why);
             snprintf(s->error, sizeof s->error, "gave up after %lld attempts: %s",
                      (long long)attempt + 1, why);
             return o;
         }
-        sl_log(ctx, "%s; retry %lld of %lld", s->error, (long long)attempt + 1,
-               (long long)s->retries);
-        sl_backoff_wait(&s->backoff, attempt);
+        sl_retry_wait(ctx, &s->backoff, attempt, s->retries, s->error);
     }
 }
 
@@ -672,7 +669,7 @@ static int init(SlCtx *ctx, const SlConf *conf)
     if (!s) abort();
     sl_set_state(ctx, s);
     s->table = sl_conf_str(conf, "table", "records");
-    s->retries = sl_conf_int(conf, "retries", 10);
+    s->retries = sl_conf_int(conf, "retries", SL_RETRIES_FOREVER);
     sl_backoff_init(&s->backoff, sl_conf_int(conf, "backoff_ms", 200),
                     sl_conf_int(conf, "max_backoff_ms", 30000));
     read_connection(s, conf);

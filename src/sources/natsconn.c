@@ -44,6 +44,16 @@ bool sl_nats_open(SlCtx *ctx, const char *url, jsOptions *opts,
     return false;
 }
 
+uint32_t sl_nats_partition(const char *key, size_t len, uint32_t partitions)
+{
+    uint64_t hash = 0xcbf29ce484222325u;     /* the FNV-1a 64 offset basis */
+    for (size_t i = 0; i < len; i++) {
+        hash ^= (unsigned char)key[i];
+        hash *= 0x100000001b3u;             /* the FNV-1a 64 prime */
+    }
+    return (uint32_t)(hash % partitions);
+}
+
 void sl_nats_close(natsConnection *nc, jsCtx *js)
 {
     jsCtx_Destroy(js);

@@ -1,6 +1,7 @@
 /*
 ** columnar.c: records to columnar JSON and back, for the `function`
-** transform (columnar.h).
+** transform (columnar.h); also what the binary form (colbinary.c) shares
+** with it: the window's columns, field lookup, the key of keyed windows.
 */
 #include "columnar.h"
 #include "../pipeline/convert.h"
@@ -10,8 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Grows a scratch array to hold `need` items of `size` bytes. */
-static void *grow(void *items, size_t *cap, size_t need, size_t size)
+void *columnar_grow(void *items, size_t *cap, size_t need, size_t size)
 {
     if (need <= *cap) return items;
     size_t n = *cap ? *cap : 16;
@@ -29,9 +29,7 @@ static bool same_name(const char *a, uint32_t alen, const char *b, uint32_t blen
     return alen == blen && !memcmp(a, b, alen);
 }
 
-/* A field's value, looking first at position *hint (records of one source
-** usually list their fields in the same order); NULL if absent. */
-static const SlValue *field_at(const SlRecord *r, const ColumnName *n, uint32_t *hint)
+const SlValue *columnar_field(const SlRecord *r, const ColumnName *n, uint32_t *hint)
 {
     const SlMap *m = &r->fields;
     if (*hint < m->count && same_name(m->fields[*hint].name, m->fields[*hint].name_len, n->name, n->len))
@@ -46,7 +44,7 @@ static const SlValue *field_at(const SlRecord *r, const ColumnName *n, uint32_t 
 
 static void add_name(Columnar *c, const char *name, uint32_t len)
 {
-    c->names = grow(c->names, &c->names_cap, c->nnames + 1, sizeof *c->names);
+    c->names = columnar_grow(c->names, &c->names_cap, c->nnames + 1, sizeof *c->names);
     c->names[c->nnames++] = (ColumnName){ name, len };
 }
 
@@ -73,19 +71,24 @@ static void encode_column(Columnar *c, const Window *w, const ColumnName *n, uin
     sl_buf_put(&c->json, ":[", 2);
     for (uint32_t i = 0; i < w->count; i++) {
         if (i) sl_buf_putc(&c->json, ',');
-        const SlValue *v = field_at(window_record(w, i), n, &hint);
+        const SlValue *v = columnar_field(window_record(w, i), n, &hint);
         sl_json_value(&c->json, v ? v : &null);
     }
     sl_buf_putc(&c->json, ']');
 }
 
-void columnar_encode(Columnar *c, const Window *w, const char *const *fields, size_t nfields)
+void columnar_names(Columnar *c, const Window *w, const char *const *fields, size_t nfields)
 {
     c->nnames = 0;
     if (fields)
         for (size_t i = 0; i < nfields; i++) add_name(c, fields[i], (uint32_t)strlen(fields[i]));
     else
         collect_names(c, w);
+}
+
+void columnar_encode(Columnar *c, const Window *w, const char *const *fields, size_t nfields)
+{
+    columnar_names(c, w, fields, nfields);
     c->json.len = 0;
     sl_buf_putc(&c->json, '{');
     for (size_t k = 0; k < c->nnames; k++) {
@@ -235,7 +238,7 @@ static bool decode_array(Parser *p, Columnar *c, DecodedColumn *col)
         return true;
     }
     for (;;) {
-        c->values = grow(c->values, &c->values_cap, c->nvalues + 1, sizeof *c->values);
+        c->values = columnar_grow(c->values, &c->values_cap, c->nvalues + 1, sizeof *c->values);
         if (!decode_item(p, &c->values[c->nvalues])) return false;
         c->nvalues++;
         col->count++;
@@ -260,7 +263,7 @@ static bool decode_name(Parser *p, ColumnName *name)
 
 static bool decode_column(Parser *p, Columnar *c)
 {
-    c->columns = grow(c->columns, &c->columns_cap, c->ncolumns + 1, sizeof *c->columns);
+    c->columns = columnar_grow(c->columns, &c->columns_cap, c->ncolumns + 1, sizeof *c->columns);
     DecodedColumn *col = &c->columns[c->ncolumns];
     *col = (DecodedColumn){ 0 };
     if (!decode_name(p, &col->name) || !expect(p, ':', "expected ':'")) return false;
@@ -363,7 +366,7 @@ static void build_records(Columnar *c, SlBatch *out, const Window *in)
 /* Every record of a keyed window has the same key, so each output row (an
    aggregate too) gets it when the function did not return that column:
    functions need not echo the key for the records to stay attributable. */
-static void restore_key(SlBatch *out, uint32_t first_row, const Window *in, const char *key)
+void columnar_restore_key(SlBatch *out, uint32_t first_row, const Window *in, const char *key)
 {
     const SlValue *value = sl_get(window_record(in, 0), key);
     if (!value) return;
@@ -383,7 +386,7 @@ bool columnar_decode(Columnar *c, SlBatch *out, const char *text, size_t len,
     if (!decode_object(&p, c) || !equal_lengths(c, why, why_size)) return false;
     uint32_t first_row = out->count;
     build_records(c, out, in);
-    if (key_field && in->count) restore_key(out, first_row, in, key_field);
+    if (key_field && in->count) columnar_restore_key(out, first_row, in, key_field);
     return true;
 }
 
@@ -393,4 +396,7 @@ void columnar_free(Columnar *c)
     free(c->names);
     free(c->values);
     free(c->columns);
+    free(c->cells);
+    free(c->planned);
+    free(c->read);
 }

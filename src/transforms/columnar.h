@@ -8,12 +8,18 @@
 ** with fast paths for arrays of numbers, plain strings, booleans and nulls
 ** (anything else goes through the pipeline's JSON decoder), with no
 ** allocation per record.
+**
+** Functions of ABI v2 exchange binary columnar batches (sluice_batch.h)
+** instead: columnar_plan and columnar_write lay the window out straight
+** into the guest's input buffer, columnar_merge reads the output back
+** (colbinary.c). Both forms share the scratch space below.
 */
 #ifndef SLUICE_COLUMNAR_H
 #define SLUICE_COLUMNAR_H
 
 #include "window.h"
 #include "../pipeline/encode.h"
+#include "sluice_batch.h"
 
 typedef struct ColumnName {
     const char *name;
@@ -26,6 +32,12 @@ typedef struct DecodedColumn {
     bool restore_time;              /* the input field was a timestamp */
 } DecodedColumn;
 
+/* A column of a binary input, as planned before it is written. */
+typedef struct PlannedColumn {
+    sb_type type;
+    size_t bytes;                   /* of a string or json column's values */
+} PlannedColumn;
+
 /* Scratch space reused from call to call (one per function instance). */
 typedef struct Columnar {
     SlBuf json;                     /* the encoded input */
@@ -35,6 +47,14 @@ typedef struct Columnar {
     size_t nvalues, values_cap;
     DecodedColumn *columns;
     size_t ncolumns, columns_cap;
+    /* The binary form (ABI v2). */
+    const SlValue **cells;          /* column k, row i: cells[k * rows + i] */
+    size_t cells_cap;
+    PlannedColumn *planned;
+    size_t planned_cap;
+    size_t size;                    /* of the planned batch, in bytes */
+    sb_column *read;                /* the output's columns */
+    size_t read_cap;
 } Columnar;
 
 /* Encodes the window into c->json: the columns are `fields` when given,
@@ -50,6 +70,38 @@ void columnar_encode(Columnar *c, const Window *w, const char *const *fields, si
 ** of equal length (then nothing is appended). */
 bool columnar_decode(Columnar *c, SlBatch *out, const char *text, size_t len,
                      const Window *in, const char *key_field, char *why, size_t why_size);
+
+/* The binary form (colbinary.c). columnar_plan picks the window's columns
+** (as columnar_encode does) and each one's type, and sets c->size; false
+** with a reason when the window does not fit in a batch. columnar_write
+** then writes the batch into dst[c->size]. */
+bool columnar_plan(Columnar *c, const Window *w, const char *const *fields, size_t nfields,
+                   char *why, size_t why_size);
+void columnar_write(Columnar *c, const Window *w, uint8_t *dst);
+
+/* Appends the records of a binary output to `out`. With as many rows as
+** the window has records (and no SB_NEW_ROWS flag), row i updates record
+** i: a copy of it, metadata included, with the output's columns set as
+** fields. Otherwise the rows are new records of the output's columns.
+** With a key_field the window's key is restored as columnar_decode does.
+** Returns false with a reason when the output is not a valid batch (then
+** nothing is appended). */
+bool columnar_merge(Columnar *c, SlBatch *out, const uint8_t *bytes, size_t len,
+                    const Window *in, const char *key_field, char *why, size_t why_size);
+
+/* ---- Shared by both forms (columnar.c) ---- */
+
+/* Grows a scratch array to hold `need` items of `size` bytes. */
+void *columnar_grow(void *items, size_t *cap, size_t need, size_t size);
+/* Sets c->names to `fields` when given, else every field of the window's
+** records in order of first appearance. */
+void columnar_names(Columnar *c, const Window *w, const char *const *fields, size_t nfields);
+/* A field's value, looking first at position *hint (records of one source
+** usually list their fields in the same order); NULL if absent. */
+const SlValue *columnar_field(const SlRecord *r, const ColumnName *n, uint32_t *hint);
+/* Gives the output rows from first_row on the keyed window's key when they
+** lack it. */
+void columnar_restore_key(SlBatch *out, uint32_t first_row, const Window *in, const char *key);
 
 void columnar_free(Columnar *c);
 

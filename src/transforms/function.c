@@ -3,8 +3,10 @@
 ** function ABI, docs/abi.md) on windows of records.
 **
 ** Records are buffered into windows (window.c); a closed window is encoded
-** as one columnar JSON document (columnar.c), handed to the function, and
-** the function's columnar output is split back into records. A failed call
+** as one columnar document (columnar JSON for functions of ABI v1,
+** columnar.c; a binary batch for v2, colbinary.c), handed to the function,
+** and the function's output is turned back into records (v2: by default
+** the window's records, updated with the columns the function returned). A failed call
 ** (trap, guest error, limit, ABI breach, or an output that is not an object
 ** of equal-length arrays) fails the whole window, whose records are then
 ** routed by `on_error`: to NAME.errors with the reason, dropped (counted),
@@ -21,6 +23,7 @@
 ** init resolves into a local cache (docs/registry.md); the artifact's
 ** manifest gives defaults for `config` and `limits`.
 */
+#include "../pipeline/ack.h"
 #include "../pipeline/component.h"
 #include "../pipeline/encode.h"
 #include "../registry/resolve.h"
@@ -179,27 +182,63 @@ static int64_t now_ns(void)
 
 /* ---- Running one window ---------------------------------------------- */
 
+/* ABI v2: the planned batch is written straight into the guest's buffer. */
+typedef struct BatchInput {
+    Columnar *codec;
+    const Window *window;
+} BatchInput;
+
+static void write_batch(void *user, uint8_t *dst, size_t len)
+{
+    (void)len; /* the plan's size */
+    BatchInput *in = user;
+    columnar_write(in->codec, in->window, dst);
+}
+
+/* Calls the function on the window, as JSON (ABI v1) or as a binary batch
+** (v2). Fails with err->kind SFN_OK when the window cannot be encoded. */
+static int call_function(Worker *w, const Window *window, const uint8_t **out, size_t *out_len,
+                         sfn_error *err)
+{
+    Function *fn = w->fn;
+    if (sfn_instance_abi(w->instance) == 1) {
+        columnar_encode(&w->codec, window, fn->fields, fn->nfields);
+        return sfn_call(w->instance, (const uint8_t *)w->codec.json.data, w->codec.json.len, out,
+                        out_len, err);
+    }
+    if (!columnar_plan(&w->codec, window, fn->fields, fn->nfields, err->message,
+                       sizeof err->message)) {
+        err->kind = SFN_OK;
+        snprintf(err->function, sizeof err->function, "%s", sfn_module_name(fn->module));
+        return -1;
+    }
+    return sfn_call_fill(w->instance, w->codec.size, write_batch, &(BatchInput){ &w->codec, window },
+                         out, out_len, err);
+}
+
 static void run_job(Worker *w, Job *job)
 {
     Function *fn = w->fn;
-    columnar_encode(&w->codec, job->window, fn->fields, fn->nfields);
     const uint8_t *out;
     size_t out_len;
     sfn_error err;
     int64_t started = now_ns();
-    int rc = sfn_call(w->instance, (const uint8_t *)w->codec.json.data, w->codec.json.len,
-                      &out, &out_len, &err);
+    int rc = call_function(w, job->window, &out, &out_len, &err);
     sl_observe_call(w->ctx, (uint64_t)(now_ns() - started),
                     sfn_instance_stats(w->instance).fuel_last, rc != 0 && err.kind == SFN_TRAP);
     job->failed = true;
     if (rc != 0) {
         snprintf(job->reason, sizeof job->reason, "function %s: %s: %s", err.function,
-                 sfn_kind_name(err.kind), err.message);
+                 err.kind == SFN_OK ? "input" : sfn_kind_name(err.kind), err.message);
         return;
     }
     char why[600];
-    if (!columnar_decode(&w->codec, job->out, (const char *)out, out_len, job->window,
-                         fn->key_field, why, sizeof why)) {
+    bool decoded = sfn_instance_abi(w->instance) == 1
+                       ? columnar_decode(&w->codec, job->out, (const char *)out, out_len,
+                                         job->window, fn->key_field, why, sizeof why)
+                       : columnar_merge(&w->codec, job->out, out, out_len, job->window,
+                                        fn->key_field, why, sizeof why);
+    if (!decoded) {
         snprintf(job->reason, sizeof job->reason, "function %s: output: %s",
                  sfn_module_name(fn->module), why);
         return;
@@ -302,6 +341,18 @@ static void run_round(Function *fn)
 
 /* ---- Running the closed windows -------------------------------------- */
 
+/* The window's output holds the acknowledgements of the batches its records
+** came from (ack.h): they are confirmed once that output is written. */
+static void hold_window_acks(SlBatch *out, const Window *w)
+{
+    const Segment *last = NULL;
+    for (uint32_t i = 0; i < w->count; i++) {
+        if (w->refs[i].segment == last) continue;
+        last = w->refs[i].segment;
+        sl_batch_hold_ack(out, last->batch);
+    }
+}
+
 /* One instance: windows run in turn; output goes out in batches of about
 ** SL_BATCH_RECORDS records. */
 static void run_serially(SlCtx *ctx, Function *fn, const Window *ready, size_t n)
@@ -315,6 +366,7 @@ static void run_serially(SlCtx *ctx, Function *fn, const Window *ready, size_t n
         Job job = { .window = &ready[i], .out = out };
         run_job(&fn->workers[0], &job);
         if (job.failed) window_failed(ctx, fn, &ready[i], job.reason);
+        else hold_window_acks(out, &ready[i]);
         if (out->count >= SL_BATCH_RECORDS) {
             sl_emit(ctx, out);
             out = sl_batch_new();
@@ -340,8 +392,12 @@ static void run_in_parallel(SlCtx *ctx, Function *fn, const Window *ready, size_
         Job *job = &pool->jobs[i];
         if (fn->stopped) reject_not_run(ctx, fn, job->window);
         else if (job->failed) window_failed(ctx, fn, job->window, job->reason);
-        if (fn->stopped || job->failed) sl_batch_free(job->out);
-        else sl_emit(ctx, job->out);
+        if (fn->stopped || job->failed) {
+            sl_batch_free(job->out);
+        } else {
+            hold_window_acks(job->out, job->window);
+            sl_emit(ctx, job->out);
+        }
     }
 }
 
@@ -697,7 +753,7 @@ static void destroy(void *state)
 const SlComponentType sl_transform_function = {
     .name = "function",
     .kind = SL_TRANSFORM,
-    .doc = "Runs a WebAssembly function on windows of records (columnar JSON in, columnar JSON out).",
+    .doc = "Runs a WebAssembly function on windows of records (columnar JSON, or binary columnar batches for ABI v2).",
     .settings = settings,
     .tick_ms = TICK_MS,
     .init = init,

@@ -48,6 +48,7 @@ typedef struct ParseCsv {
     const char *field;
     size_t field_len;
     bool keep_original;
+    bool distinct;              /* no two columns share a name */
 } ParseCsv;
 
 typedef struct Cell {
@@ -70,6 +71,13 @@ static Column *find_column(ParseCsv *p, const char *name)
     for (size_t i = 0; i < p->ncolumns; i++)
         if (!strcmp(p->columns[i].name, name)) return &p->columns[i];
     return NULL;
+}
+
+static bool columns_distinct(ParseCsv *p)
+{
+    for (size_t i = 1; i < p->ncolumns; i++)
+        if (find_column(p, p->columns[i].name) != &p->columns[i]) return false;
+    return true;
 }
 
 /* Applies `types`; reports names that are not columns unless the header
@@ -129,6 +137,7 @@ static int init(SlCtx *ctx, const SlConf *conf)
         ok = false;
     }
     if (p->ncolumns && apply_types(ctx, p, true)) ok = false;
+    p->distinct = columns_distinct(p);
     return ok ? 0 : -1;
 }
 
@@ -208,6 +217,27 @@ static void take_header(ParseCsv *p, SlBatch *b, const SlValue *line)
     long n = split(b, p, line->as.s, line->len, cells, 1024, &why);
     for (long i = 0; i < n && i < 1024; i++) add_column(p, cells[i].s, cells[i].len);
     apply_types(NULL, p, false);
+    p->distinct = columns_distinct(p);
+}
+
+/* Replaces the line's field with the columns. A record that held only the
+** line (the usual case) gets its table filled in order, without looking
+** each name up. */
+static void set_columns(const ParseCsv *p, SlBatch *b, SlMap *fields, const SlValue *values)
+{
+    if (!p->keep_original) sl_map_remove(fields, p->field, p->field_len);
+    if (fields->count || !p->distinct) {
+        for (size_t i = 0; i < p->ncolumns; i++)
+            *sl_map_set(b, fields, p->columns[i].name, p->columns[i].len) = values[i];
+        return;
+    }
+    if (fields->cap < p->ncolumns) {
+        fields->fields = sl_alloc(b, p->ncolumns * sizeof *fields->fields);
+        fields->cap = (uint32_t)p->ncolumns;
+    }
+    for (size_t i = 0; i < p->ncolumns; i++)
+        fields->fields[i] = (SlField){ p->columns[i].name, (uint32_t)p->columns[i].len, values[i] };
+    fields->count = (uint32_t)p->ncolumns;
 }
 
 /* Converts every cell first, so a bad record is left untouched for the
@@ -242,9 +272,7 @@ static const char *parse_one(ParseCsv *p, SlBatch *b, SlRecord *r, char *why_buf
             return why_buf;
         }
     }
-    if (!p->keep_original) sl_map_remove(&r->fields, p->field, p->field_len);
-    for (size_t i = 0; i < p->ncolumns; i++)
-        *sl_map_set(b, &r->fields, p->columns[i].name, p->columns[i].len) = values[i];
+    set_columns(p, b, &r->fields, values);
     return NULL;
 }
 

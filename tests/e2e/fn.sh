@@ -166,7 +166,7 @@ case_output_cap() {
 case_abi_calls() {
     fails twice 3 'abi: sluice_output called twice'
     fails silent 3 'abi: sluice_execute returned 0 without calling sluice_output'
-    fails badstatus 3 'abi: sluice_execute returned 7; ABI v1 knows 0 \(success\) and 1 \(error\)'
+    fails badstatus 3 'abi: sluice_execute returned 7; the ABI knows 0 \(success\) and 1 \(error\)'
     fails badptr 3 'abi: sluice_output: bytes 65000..66000 lie outside guest memory \(65536 bytes\)'
     fails badlog 3 'abi: sluice_log: bytes 16..4294967311 lie outside guest memory'
     verdict "run: output twice or missing, bad status, bad pointers are abi errors (exit 3)"
@@ -174,9 +174,9 @@ case_abi_calls() {
 
 case_abi_load() {
     fails noexec 3 "abi: missing export 'sluice_execute'"
-    fails v2 3 'abi: the module implements ABI version 2; this host implements version 1'
+    fails v3 3 'abi: the module implements ABI version 3; this host implements versions 1 to 2'
     fails badimport 3 'abi: unsupported import "env"."get_secret"'
-    fails badsig 3 "abi: export 'sluice_execute' has type \(i64, i64\) -> i32; ABI v1 wants \(i32, i32\) -> i32"
+    fails badsig 3 "abi: export 'sluice_execute' has type \(i64, i64\) -> i32; the ABI wants \(i32, i32\) -> i32"
     run "$SLUICE" fn run "$WORK/nothing.wasm" --input "$WORK/empty.json"
     want_status 3
     want_in stderr "^sluice: fn nothing: abi: cannot read $WORK/nothing.wasm: No such file"

@@ -87,6 +87,52 @@ TEST(untracked_batches_need_nothing)
     sl_batch_free(c);
 }
 
+/* A window keeps two batches, emits one output made from both, and lets
+** go of what it kept: the inputs are committed only with the output. */
+TEST(a_window_output_holds_its_inputs)
+{
+    Seen first = { 0 }, second = { 0 };
+    SlBatch *a = tracked_batch(&first), *b = tracked_batch(&second);
+    SlBatch *out = sl_batch_new();
+    for (int record = 0; record < 1000; record++)    /* one hold per batch */
+        sl_batch_hold_ack(out, record % 2 ? a : b);
+    sl_batch_free(a);
+    sl_batch_free(b);
+    CHECK_EQ_INT(first.calls + second.calls, 0);
+    SlBatch *clone = sl_batch_clone(out);            /* fan-out downstream */
+    sl_batch_free(out);
+    CHECK_EQ_INT(first.calls + second.calls, 0);
+    sl_batch_free(clone);
+    CHECK_EQ_INT(first.calls, 1);
+    CHECK_EQ_INT(second.calls, 1);
+    CHECK(first.committed && second.committed);
+}
+
+TEST(an_abandoned_window_output_abandons_its_inputs)
+{
+    Seen seen = { 0 };
+    SlBatch *a = tracked_batch(&seen);
+    SlBatch *out = sl_batch_new();
+    sl_batch_hold_ack(out, a);
+    sl_batch_free(a);
+    sl_ack_abandon(out->ack);                       /* the sink failed */
+    sl_batch_free(out);
+    CHECK_EQ_INT(seen.calls, 1);
+    CHECK(!seen.committed);
+}
+
+TEST(holding_keeps_an_output_own_ack)
+{
+    Seen own = { 0 }, kept = { 0 };
+    SlBatch *out = tracked_batch(&own), *a = tracked_batch(&kept);
+    sl_batch_hold_ack(out, a);
+    sl_batch_hold_ack(out, out);                    /* itself: nothing */
+    sl_batch_free(a);
+    sl_batch_free(out);
+    CHECK_EQ_INT(own.calls, 1);
+    CHECK_EQ_INT(kept.calls, 1);
+}
+
 int main(void)
 {
     RUN(freeing_the_batch_commits_it);
@@ -94,5 +140,8 @@ int main(void)
     RUN(a_holder_delays_the_commit);
     RUN(one_abandoned_holder_means_not_committed);
     RUN(untracked_batches_need_nothing);
+    RUN(a_window_output_holds_its_inputs);
+    RUN(an_abandoned_window_output_abandons_its_inputs);
+    RUN(holding_keeps_an_output_own_ack);
     return unit_summary();
 }

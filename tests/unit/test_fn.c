@@ -308,15 +308,15 @@ TEST(refused_at_load)
 TEST(refused_at_instantiation)
 {
     sfn_error err;
-    sfn_module *m = load("v2", &err);
+    sfn_module *m = load("v3", &err);
     CHECK(m && sfn_instance_new(m, NULL, &err) == NULL);
     CHECK_EQ_INT(err.kind, SFN_ABI);
-    CHECK(strstr(err.message, "ABI version 2"));
+    CHECK(strstr(err.message, "ABI version 3"));
     sfn_module_free(m);
 
     m = load("badsig", &err);
     CHECK(m && sfn_instance_new(m, NULL, &err) == NULL);
-    CHECK(strstr(err.message, "(i64, i64) -> i32; ABI v1 wants (i32, i32) -> i32"));
+    CHECK(strstr(err.message, "(i64, i64) -> i32; the ABI wants (i32, i32) -> i32"));
     sfn_module_free(m);
 
     m = load("bigmem", &err);

@@ -10,11 +10,10 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { appendFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { chromium } from "playwright-core";
+import { freePort, waitFor, launch } from "./browser.mjs";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 const sluice = process.env.SLUICE || join(root, "build/sluice");
@@ -44,27 +43,6 @@ function flaggedBetween(from, to) {
   let n = 0;
   for (let i = from; i < to; i++) if (i % 17 === 5) n += sensors.length;
   return n;
-}
-
-function freePort() {
-  return new Promise((ok, fail) => {
-    const server = createServer().listen(0, "127.0.0.1", () => {
-      const { port } = server.address();
-      server.close(() => ok(port));
-    });
-    server.on("error", fail);
-  });
-}
-
-async function waitFor(what, check, ms = 15000) {
-  const end = Date.now() + ms;
-  for (;;) {
-    try {
-      if (await check()) return;
-    } catch { /* not up yet */ }
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }
 
 async function pointsServed() {
@@ -112,18 +90,8 @@ sinks:
   });
   await waitFor("the pipeline's 300 readings", async () => (await pointsServed()) === 300);
   // A fresh profile each run: playwright passes it as --user-data-dir.
-  browser = await chromium.launchPersistentContext(join(work, "chromium"), {
-    executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
-    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-      "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-    viewport: { width: 1200, height: 900 },
-  });
+  browser = await launch(join(work, "chromium"), url, outside);
   page = browser.pages()[0] || await browser.newPage();
-  await browser.route("**/*", (route) => {
-    if (route.request().url().startsWith(url)) return route.continue();
-    outside.push(route.request().url());
-    return route.abort();
-  });
   page.on("pageerror", (err) => console.error("page error:", err.message));
   await page.goto(url);
 });

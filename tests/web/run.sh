@@ -9,21 +9,8 @@ set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 sluice=$(realpath "${1:-$root/build/sluice}")
+. "$here/lib.sh"
 
-if [ ! -d "$here/node_modules/playwright-core" ] ||
-   [ "$here/package-lock.json" -nt "$here/node_modules/.package-lock.json" ]; then
-  (cd "$here" && npm ci --no-audit --no-fund --loglevel=error) || { echo "web: 0 passed, 1 failed"; exit 1; }
-fi
+web_deps || { echo "web: 0 passed, 1 failed"; exit 1; }
 bash "$root/web/build.sh" "$root/build/web" || { echo "web: 0 passed, 1 failed"; exit 1; }
-
-report=$(mktemp)
-trap 'rm -f "$report"' EXIT
-SLUICE=$sluice SLUICE_WEB=$root/build/web \
-  node --test --test-reporter=spec --test-reporter-destination=stdout \
-  --test-reporter=tap --test-reporter-destination="$report" "$here/dashboard.test.mjs"
-status=$?
-passed=$(sed -n 's/^# pass \([0-9]*\)$/\1/p' "$report")
-failed=$(sed -n 's/^# fail \([0-9]*\)$/\1/p' "$report")
-[ "$status" -ne 0 ] && [ "${failed:-0}" = 0 ] && failed=1   # failed before any test ran
-echo "web: ${passed:-0} passed, ${failed:-0} failed"
-exit "$status"
+SLUICE=$sluice SLUICE_WEB=$root/build/web web_node_test web "$here/dashboard.test.mjs"

@@ -4,7 +4,8 @@ elasticsearch sink tests (no Elasticsearch server is packaged for Debian 12).
 
 usage: bulk_server.py DIR [options]
 
-Listens on 127.0.0.1 on a free port and writes the port to DIR/port. Only
+Listens on 127.0.0.1 on a free port (or --port PORT) and writes the port to
+DIR/port. Only
 POST /_bulk (optionally ?pipeline=NAME) is served, and the request is
 checked the way Elasticsearch reads it:
   - Content-Type is application/x-ndjson;
@@ -30,6 +31,9 @@ already. Scripted failures:
                        connection is closed without an answer
 Stored documents are appended to DIR/docs.ndjson, one line each:
 {"index": ..., "id": ..., "op": ..., "pipeline": ..., "source": {...}}.
+Like a cluster, the server keeps them across its restarts: started again
+on the same DIR, it knows the _ids stored before (a repeated `create` is
+answered 409).
 Each request is logged in DIR/requests.log: "STATUS ITEMS ENCODING PATH".
 Stops when DIR/stop appears or after five minutes.
 """
@@ -101,12 +105,20 @@ def main():
     ap.add_argument("--flaky-times", type=int, default=2)
     ap.add_argument("--reject")
     ap.add_argument("--lose-answers", type=int, default=0)
+    ap.add_argument("--port", type=int, default=0)
     args = ap.parse_args()
     lock = threading.Lock()
     state = {"requests": 0, "lost": 0, "next_id": 0, "flaky_seen": {}, "ids": set()}
 
     def path_of(name):
         return os.path.join(args.dir, name)
+
+    if os.path.exists(path_of("docs.ndjson")):
+        with open(path_of("docs.ndjson")) as f:
+            for line in f:
+                doc = json.loads(line)
+                state["ids"].add((doc["index"], doc["id"]))
+                state["next_id"] += 1
 
     def append(name, line):
         with open(path_of(name), "a") as f:
@@ -239,7 +251,7 @@ def main():
 
         do_PUT = do_DELETE = do_GET
 
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", args.port), Handler)
     with open(path_of("port.tmp"), "w") as f:
         f.write(str(server.server_address[1]))
     os.rename(path_of("port.tmp"), path_of("port"))

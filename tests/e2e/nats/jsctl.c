@@ -6,6 +6,7 @@
 **   jsctl URL publish SUBJECT FIRST LAST {"n":I} for I in FIRST..LAST, each acked
 **   jsctl URL count STREAM               how many messages the stream holds
 **   jsctl URL pending STREAM DURABLE     a consumer's unacknowledged + undelivered
+**   jsctl URL kv BUCKET                  "KEY VALUE" for each live key of a KeyValue bucket
 */
 #include <nats/nats.h>
 
@@ -64,10 +65,31 @@ static int pending(jsCtx *js, const char *stream, const char *durable)
     return 0;
 }
 
+static int kv(jsCtx *js, const char *bucket)
+{
+    kvStore *store = NULL;
+    check(js_KeyValue(&store, js, bucket), "open the bucket");
+    kvWatchOptions o;
+    kvWatchOptions_Init(&o);
+    o.IgnoreDeletes = true;
+    kvWatcher *w = NULL;
+    check(kvStore_WatchAll(&w, store, &o), "watch the bucket");
+    for (;;) {     /* the current values, then a NULL entry */
+        kvEntry *e = NULL;
+        check(kvWatcher_Next(&e, w, 5000), "read the bucket");
+        if (!e) break;
+        printf("%s %s\n", kvEntry_Key(e), kvEntry_ValueString(e));
+        kvEntry_Destroy(e);
+    }
+    kvWatcher_Destroy(w);
+    kvStore_Destroy(store);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 4) {
-        fprintf(stderr, "usage: jsctl URL create|publish|count|pending ARGS...\n");
+        fprintf(stderr, "usage: jsctl URL create|publish|count|pending|kv ARGS...\n");
         return 2;
     }
     natsConnection *nc = NULL;
@@ -81,6 +103,7 @@ int main(int argc, char **argv)
         rc = publish(js, argv[3], atol(argv[4]), atol(argv[5]));
     else if (!strcmp(cmd, "count") && argc == 4) rc = count(js, argv[3]);
     else if (!strcmp(cmd, "pending") && argc == 5) rc = pending(js, argv[3], argv[4]);
+    else if (!strcmp(cmd, "kv") && argc == 4) rc = kv(js, argv[3]);
     else fprintf(stderr, "jsctl: bad command\n");
     jsCtx_Destroy(js);
     natsConnection_Destroy(nc);

@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
 """A scripted HTTP server on loopback, the other end of the http sink tests.
 
-usage: server.py DIR [--fail-first N] [--refuse-marker TEXT]
+usage: server.py DIR [--fail-first N] [--refuse-marker TEXT] [--port PORT]
 
-Listens on 127.0.0.1 on a free port and writes the port to DIR/port. Each
+Listens on 127.0.0.1 on a free port (or PORT, to come back where a killed
+server was) and writes the port to DIR/port. Each
 POST is logged as one line of DIR/requests.log: "STATUS PEER-PORT ENCODING
 LINES X-TOKEN" (the value of the X-Token header, "-" if none). Its body (gunzipped if Content-Encoding is gzip) is appended to
 DIR/received.ndjson only when answered 200. The first N requests are
@@ -24,6 +25,7 @@ def main():
     ap.add_argument("dir")
     ap.add_argument("--fail-first", type=int, default=0)
     ap.add_argument("--refuse-marker", default=None)
+    ap.add_argument("--port", type=int, default=0)
     args = ap.parse_args()
     lock = threading.Lock()
     state = {"requests": 0}
@@ -67,7 +69,7 @@ def main():
                         out.write(text)
             self.answer(status, reply)
 
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", args.port), Handler)
     with open(os.path.join(args.dir, "port.tmp"), "w") as f:
         f.write(str(server.server_address[1]))
     os.rename(os.path.join(args.dir, "port.tmp"), os.path.join(args.dir, "port"))

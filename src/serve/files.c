@@ -1,0 +1,99 @@
+/*
+** files.c: the web console's static files (serve.h): GET / is its
+** index.html, GET /console/PATH the file PATH of the built console
+** (web/build.sh). A path may not leave the console's directory: segments
+** that are empty, "." or ".." (libmicrohttpd has already decoded %2e%2e)
+** or start with "." are refused, and the file found must still be inside
+** the directory once symbolic links are resolved.
+*/
+#include "serve.h"
+
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char console_prefix[] = "/console/";
+
+static const struct {
+    const char *extension, *type;
+} types[] = {
+    { ".html", "text/html; charset=utf-8" },
+    { ".js", "text/javascript; charset=utf-8" },
+    { ".mjs", "text/javascript; charset=utf-8" },
+    { ".css", "text/css; charset=utf-8" },
+    { ".json", "application/json" },
+    { ".map", "application/json" },
+    { ".svg", "image/svg+xml" },
+    { ".png", "image/png" },
+    { ".ico", "image/x-icon" },
+    { ".woff2", "font/woff2" },
+    { ".wasm", "application/wasm" },
+    { ".txt", "text/plain; charset=utf-8" },
+};
+
+static const char *content_type(const char *path)
+{
+    const char *dot = strrchr(path, '.');
+    for (size_t i = 0; dot && i < sizeof types / sizeof types[0]; i++)
+        if (!strcmp(dot, types[i].extension)) return types[i].type;
+    return "application/octet-stream";
+}
+
+/* Whether every segment of `rel` is a plain name. */
+static bool safe_path(const char *rel)
+{
+    if (strchr(rel, '\\')) return false;
+    for (const char *s = rel; *s;) {
+        size_t n = strcspn(s, "/");
+        if (n == 0 || s[0] == '.') return false;
+        s += n + (s[n] == '/');
+    }
+    return true;
+}
+
+static enum MHD_Result page(struct MHD_Connection *c, unsigned status, const char *title,
+                            const char *detail)
+{
+    enum { PAGE_MAX = 1024 };
+    char *html = malloc(PAGE_MAX);
+    if (!html) return MHD_NO;
+    int n = snprintf(html, PAGE_MAX, "<!doctype html>\n<html><head><meta charset=\"utf-8\">"
+                     "<title>%s</title></head>\n<body><h1>%s</h1><p>%s</p></body></html>\n",
+                     title, title, detail);
+    return http_send_text(c, status, "text/html; charset=utf-8", html,
+                          n < PAGE_MAX ? (size_t)n : PAGE_MAX - 1);
+}
+
+static enum MHD_Result forbidden(struct MHD_Connection *c)
+{
+    return page(c, MHD_HTTP_FORBIDDEN, "Forbidden", "That path leads out of the console.");
+}
+
+static enum MHD_Result not_found(struct MHD_Connection *c)
+{
+    return page(c, MHD_HTTP_NOT_FOUND, "Not found", "There is no such file in the console.");
+}
+
+enum MHD_Result serve_file(struct MHD_Connection *c, const char *web_dir, const char *url)
+{
+    char root[PATH_MAX], rel[PATH_MAX], wanted[2 * PATH_MAX], found[PATH_MAX];
+    if (!realpath(web_dir, root))
+        return page(c, MHD_HTTP_NOT_FOUND, "The console is not built",
+                    "Build it with <code>make web</code> (web/build.sh), or point "
+                    "<code>sluice serve --web DIR</code> at a built console. The API is "
+                    "under <code>/api/v1</code>.");
+    const char *path = strncmp(url, console_prefix, sizeof console_prefix - 1)
+                           ? "" : url + sizeof console_prefix - 1;
+    bool directory = !*path || path[strlen(path) - 1] == '/';
+    if (snprintf(rel, sizeof rel, "%s%s", path, directory ? "index.html" : "") >= (int)sizeof rel ||
+        !safe_path(rel))
+        return forbidden(c);
+    snprintf(wanted, sizeof wanted, "%s/%s", root, rel);
+    if (!realpath(wanted, found)) return not_found(c);
+    size_t n = strlen(root);
+    if (strncmp(found, root, n) || found[n] != '/') return forbidden(c);
+    bool missing;
+    enum MHD_Result ret = http_send_file(c, found, content_type(found), &missing);
+    return missing ? not_found(c) : ret;
+}
