@@ -1,6 +1,8 @@
 /*
 ** sluice_fn.h: write Sluice functions in C. Header-only; implements the
-** function ABI v1 (docs/abi.md). The user guide is docs/sdk.md.
+** function ABI v1 (JSON, SLUICE_FUNCTION) and v2 (binary columns read in
+** place, SLUICE_FUNCTION_V2: see "ABI v2" below) of docs/abi.md. The user
+** guide is docs/sdk.md.
 **
 ** A function turns one JSON input document into one JSON output document:
 **

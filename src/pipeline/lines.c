@@ -1,7 +1,11 @@
 /*
-** lines.c: line splitting for line-oriented sources (see lines.h). Whole
-** lines are copied once, into the arena of the batch that carries them; a
-** line cut by the end of a read waits in a buffer of at most max_line bytes.
+** lines.c: the line splitter of every line-oriented source, and the
+** records of files and stdin (see lines.h).
+**
+** The hot path is one memchr per line over the read buffer: whole lines
+** are handed on where they lie, and only a line cut by the end of a read
+** is copied, into a carry buffer of at most max_line + 1 bytes (room for a
+** '\r') that grows to the longest partial line seen.
 */
 #include "lines.h"
 
@@ -10,124 +14,175 @@
 #include <string.h>
 #include <unistd.h>
 
+/* ---- Splitting --------------------------------------------------------- */
+
+/* The longest partial line worth keeping: max_line plus a '\r'. */
+static size_t carry_limit(const SlLineHandler *h)
+{
+    return h->max_line + 1;
+}
+
+static void take_line(SlLineHandler *h, const char *line, size_t len)
+{
+    if (len && line[len - 1] == '\r') len--;
+    if (len > h->max_line) h->too_long(h, line, len);
+    else h->line(h, line, len);
+}
+
+/* An over-long line's start is handed on; the rest is skipped. */
+static void start_skipping(SlSplitter *s, SlLineHandler *h, const char *text, size_t len)
+{
+    h->too_long(h, text, len);
+    s->len = 0;
+    s->skipping = true;
+}
+
+static void carry_append(SlSplitter *s, const char *data, size_t n)
+{
+    if (s->len + n > s->cap) {
+        size_t cap = s->cap ? s->cap : 256;
+        while (cap < s->len + n) cap *= 2;
+        s->carry = sl_xrealloc(s->carry, cap);
+        s->cap = cap;
+    }
+    memcpy(s->carry + s->len, data, n);
+    s->len += n;
+}
+
+/* Continues the line begun in an earlier read (or the skipping of one)
+** with data[0..n); returns how much of the data it used. */
+static size_t continue_line(SlSplitter *s, SlLineHandler *h, const char *data, size_t n)
+{
+    const char *nl = memchr(data, '\n', n);
+    size_t part = nl ? (size_t)(nl - data) : n;
+    size_t used = nl ? part + 1 : n;
+    if (nl) s->line_end = s->pos - n + used;
+    if (s->skipping) {
+        s->skipping = !nl;
+        return used;
+    }
+    if (s->len + part > carry_limit(h)) {
+        size_t room = carry_limit(h) - s->len;
+        carry_append(s, data, room < part ? room : part);
+        start_skipping(s, h, s->carry, s->len);
+        s->skipping = !nl;
+        return used;
+    }
+    carry_append(s, data, part);
+    if (nl) {
+        size_t whole = s->len;
+        s->len = 0;
+        take_line(h, s->carry, whole);
+    }
+    return used;
+}
+
+void sl_splitter_feed(SlSplitter *s, SlLineHandler *h, const char *data, size_t n)
+{
+    const char *p = data, *end = data + n;
+    uint64_t start = s->pos;
+    s->pos += n;
+    if (s->len || s->skipping) p += continue_line(s, h, p, n);
+    const char *nl;
+    while (p < end && (nl = memchr(p, '\n', (size_t)(end - p)))) {
+        /* Before the line is handed on: a batch it fills ends with it. */
+        s->line_end = start + (uint64_t)(nl + 1 - data);
+        take_line(h, p, (size_t)(nl - p));
+        p = nl + 1;
+    }
+    size_t rest = (size_t)(end - p);
+    if (rest > carry_limit(h))
+        start_skipping(s, h, p, rest);
+    else if (rest)
+        carry_append(s, p, rest);
+}
+
+void sl_splitter_end(SlSplitter *s, SlLineHandler *h)
+{
+    s->line_end = s->pos;
+    size_t len = s->len;
+    s->len = 0;
+    if (len && !s->skipping) take_line(h, s->carry, len);
+    s->skipping = false;
+}
+
+void sl_splitter_seek(SlSplitter *s, uint64_t pos)
+{
+    s->len = 0;
+    s->skipping = false;
+    s->pos = s->line_end = pos;
+}
+
+void sl_splitter_free(SlSplitter *s)
+{
+    free(s->carry);
+    memset(s, 0, sizeof *s);
+}
+
+/* ---- Records of files and stdin ---------------------------------------- */
+
 enum { REJECT_SAMPLE = 256 };
 
-void sl_lines_init(SlLines *l, size_t max_line)
+/* Returns false once the pipeline is stopping. */
+static bool emit(SlLines *l)
 {
-    memset(l, 0, sizeof *l);
-    l->max_line = max_line;
+    SlBatch *b = l->batch;
+    l->batch = NULL;
+    if (!b) return true;
+    if (l->before_emit) l->before_emit(l->user, b, l->split.line_end);
+    return sl_emit(l->ctx, b);
 }
 
-void sl_lines_seek(SlLines *l, uint64_t pos)
+static void add_line(SlLineHandler *h, const char *s, size_t len)
 {
-    l->len = 0;
-    l->skipping = false;
-    l->pos = l->line_end = pos;
-}
-
-static bool emit(SlCtx *ctx, SlLines *l, SlBatch *b)
-{
-    if (l->before_emit) l->before_emit(l->user, b, l->line_end);
-    return sl_emit(ctx, b);
-}
-
-static bool add_line(SlCtx *ctx, SlLines *l, const char *s, size_t len)
-{
-    size_t bytes = len + 1;
-    if (len && s[len - 1] == '\r') len--;
-    if (!len) return true;
+    SlLines *l = (SlLines *)h;
+    if (!len) return;
     if (!l->batch) l->batch = sl_batch_new();
     SlBatch *b = l->batch;
     SlRecord *r = sl_batch_add(b);
     *sl_map_set(b, &r->fields, "message", 7) = sl_str(sl_copy_str(b, s, len), len);
-    b->bytes += bytes;
-    if (b->count < SL_BATCH_RECORDS) return true;
-    l->batch = NULL;
-    return emit(ctx, l, b);
+    b->bytes += len + 1;
+    if (b->count >= SL_BATCH_RECORDS) emit(l);
 }
 
-static void reject_long(SlCtx *ctx, const SlLines *l, const char *start, size_t have)
+static void reject_long(SlLineHandler *h, const char *start, size_t have)
 {
+    SlLines *l = (SlLines *)h;
     size_t keep = have < REJECT_SAMPLE ? have : REJECT_SAMPLE;
-    sl_reject_text(ctx, start, keep, "line longer than %zu bytes (max_line_bytes); "
-                   "its first %zu bytes are kept here", l->max_line, keep);
+    sl_reject_text(l->ctx, start, keep, "line longer than %zu bytes (max_line_bytes); "
+                   "its first %zu bytes are kept here", h->max_line, keep);
 }
 
-static void append(SlLines *l, const char *s, size_t n)
+void sl_lines_init(SlLines *l, size_t max_line)
 {
-    if (l->len + n > l->cap) {
-        l->cap = (l->len + n) * 2;
-        l->buf = realloc(l->buf, l->cap);
-        if (!l->buf) abort();
-    }
-    memcpy(l->buf + l->len, s, n);
-    l->len += n;
+    memset(l, 0, sizeof *l);
+    l->handler = (SlLineHandler){ max_line, add_line, reject_long };
 }
 
-/* One piece: up to and excluding the next newline (`complete`), or the
-** rest of the data. */
-static bool piece(SlCtx *ctx, SlLines *l, const char *s, size_t len, bool complete)
+void sl_lines_seek(SlLines *l, uint64_t pos)
 {
-    if (l->skipping) {
-        l->skipping = !complete;
-        return true;
-    }
-    if (l->len + len > l->max_line) {
-        if (l->len) reject_long(ctx, l, l->buf, l->len);
-        else reject_long(ctx, l, s, len);
-        l->len = 0;
-        l->skipping = !complete;
-        return true;
-    }
-    if (!complete) {
-        append(l, s, len);
-        return true;
-    }
-    if (!l->len) return add_line(ctx, l, s, len);
-    append(l, s, len);
-    size_t whole = l->len;
-    l->len = 0;
-    return add_line(ctx, l, l->buf, whole);
+    sl_splitter_seek(&l->split, pos);
 }
 
 bool sl_lines_feed(SlCtx *ctx, SlLines *l, const char *data, size_t n)
 {
-    bool go = true;
-    while (n) {
-        const char *nl = memchr(data, '\n', n);
-        size_t len = nl ? (size_t)(nl - data) : n, step = len + (nl != NULL);
-        /* Before the piece: a batch it fills ends with this line. */
-        if (nl) l->line_end = l->pos + step;
-        go = piece(ctx, l, data, len, nl != NULL) && go;
-        l->pos += step;
-        data += step;
-        n -= step;
-    }
-    return go && !sl_stopping(ctx);
+    l->ctx = ctx;
+    sl_splitter_feed(&l->split, &l->handler, data, n);
+    return !sl_stopping(ctx);
 }
 
 bool sl_lines_flush(SlCtx *ctx, SlLines *l, bool at_end)
 {
-    bool go = true;
-    if (at_end) l->line_end = l->pos;
-    if (at_end && l->len && !l->skipping) {
-        size_t len = l->len;
-        l->len = 0;
-        go = add_line(ctx, l, l->buf, len);
-    }
-    if (l->batch) {
-        SlBatch *b = l->batch;
-        l->batch = NULL;
-        go = emit(ctx, l, b) && go;
-    }
-    return go;
+    l->ctx = ctx;
+    if (at_end) sl_splitter_end(&l->split, &l->handler);
+    return emit(l);
 }
 
 void sl_lines_free(SlLines *l)
 {
     sl_batch_free(l->batch);
-    free(l->buf);
-    memset(l, 0, sizeof *l);
+    sl_splitter_free(&l->split);
+    l->batch = NULL;
 }
 
 ssize_t sl_lines_read(SlCtx *ctx, SlLines *l, int fd, char *buf, size_t size)

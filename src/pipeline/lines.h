@@ -1,9 +1,18 @@
 /*
-** lines.h: turning a byte stream (a file, stdin, a socket) into records of
-** one line each, in the field `message`, batch by batch. Lines longer than
-** the limit are rejected with a reason (the rest of the line is skipped);
-** a final line without a newline still counts; "\r\n" endings lose the
-** "\r"; empty lines are skipped.
+** lines.h: splitting a byte stream into lines, for every line-oriented
+** source: files and stdin (as records here), sockets and request bodies
+** (as records with where they came from, sources/netlines.h).
+**
+** An SlSplitter cuts what it is fed at each '\n' and hands every line, its
+** newline and the '\r' of a "\r\n" removed, to an SlLineHandler. A line
+** split across reads waits in a carry buffer; a line longer than the
+** handler's max_line is handed to too_long as soon as it is known to be one
+** (with its first bytes) and the rest of it is skipped up to the next
+** newline; a last line without a newline counts when the stream ends.
+**
+** SlLines turns the lines of a file or stdin into records of one field,
+** `message`, batch by batch. Empty lines are skipped; over-long lines are
+** rejected with a reason (sl_reject_text).
 */
 #ifndef SLUICE_LINES_H
 #define SLUICE_LINES_H
@@ -12,14 +21,36 @@
 
 #include <sys/types.h>
 
-typedef struct SlLines {
-    size_t max_line;        /* bytes */
-    char *buf;              /* bytes read but not yet a whole line */
+typedef struct SlLineHandler SlLineHandler;
+struct SlLineHandler {
+    size_t max_line;        /* bytes, not counting the line end */
+    /* A whole line (possibly empty). */
+    void (*line)(SlLineHandler *h, const char *text, size_t len);
+    /* The first `len` bytes known of an over-long line. */
+    void (*too_long)(SlLineHandler *h, const char *start, size_t len);
+};
+
+/* Starts zeroed (or after sl_splitter_free). */
+typedef struct SlSplitter {
+    char *carry;            /* the start of a line cut by the end of a read */
     size_t len, cap;
-    bool skipping;          /* inside an over-long line */
+    bool skipping;          /* inside an over-long line, already handed on */
+    uint64_t pos;           /* input position: bytes fed (see sl_splitter_seek) */
+    uint64_t line_end;      /* the position after the last newline fed */
+} SlSplitter;
+
+void sl_splitter_feed(SlSplitter *s, SlLineHandler *h, const char *data, size_t n);
+/* The stream ended: its unterminated last line counts. Ready for reuse. */
+void sl_splitter_end(SlSplitter *s, SlLineHandler *h);
+/* Starts over at input position `pos`, forgetting a partial line. */
+void sl_splitter_seek(SlSplitter *s, uint64_t pos);
+void sl_splitter_free(SlSplitter *s);
+
+typedef struct SlLines {
+    SlLineHandler handler;  /* first: the handler's callbacks get back here */
+    SlSplitter split;
+    SlCtx *ctx;             /* of the call under way */
     SlBatch *batch;         /* being filled */
-    uint64_t pos;           /* input position: bytes fed (see sl_lines_seek) */
-    uint64_t line_end;      /* the position after the last whole line fed */
     /* Optional: shown every batch just before it is emitted, with the
     ** position after its last line, e.g. to attach a checkpoint (ack.h). */
     void (*before_emit)(void *user, SlBatch *batch, uint64_t end);

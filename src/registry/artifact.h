@@ -61,7 +61,7 @@ Artifact *artifact_read(const uint8_t *bytes, size_t len, size_t max_unpacked,
 bool artifact_signature_check(Artifact *a, const ArtifactFile *sig,
                               char *err, size_t errlen);
 
-/* Loads the module with the engine and checks its ABI v1 exports and
+/* Loads the module with the engine and checks its ABI exports and
    imports; the message names the problem (and its byte offset for a
    malformed or invalid module). */
 bool artifact_check_module(const Artifact *a, char *err, size_t errlen);

@@ -75,25 +75,39 @@ static enum MHD_Result not_found(struct MHD_Connection *c)
     return page(c, MHD_HTTP_NOT_FOUND, "Not found", "There is no such file in the console.");
 }
 
-enum MHD_Result serve_file(struct MHD_Connection *c, const char *web_dir, const char *url)
+FileLookup serve_file_path(const char *web_dir, const char *url, char *found)
 {
-    char root[PATH_MAX], rel[PATH_MAX], wanted[2 * PATH_MAX], found[PATH_MAX];
-    if (!realpath(web_dir, root))
-        return page(c, MHD_HTTP_NOT_FOUND, "The console is not built",
-                    "Build it with <code>make web</code> (web/build.sh), or point "
-                    "<code>sluice serve --web DIR</code> at a built console. The API is "
-                    "under <code>/api/v1</code>.");
+    char root[PATH_MAX], rel[PATH_MAX], wanted[2 * PATH_MAX];
+    if (!realpath(web_dir, root)) return FILE_NO_CONSOLE;
     const char *path = strncmp(url, console_prefix, sizeof console_prefix - 1)
                            ? "" : url + sizeof console_prefix - 1;
     bool directory = !*path || path[strlen(path) - 1] == '/';
     if (snprintf(rel, sizeof rel, "%s%s", path, directory ? "index.html" : "") >= (int)sizeof rel ||
         !safe_path(rel))
-        return forbidden(c);
+        return FILE_FORBIDDEN;
     snprintf(wanted, sizeof wanted, "%s/%s", root, rel);
-    if (!realpath(wanted, found)) return not_found(c);
+    if (!realpath(wanted, found)) return FILE_MISSING;
     size_t n = strlen(root);
-    if (strncmp(found, root, n) || found[n] != '/') return forbidden(c);
+    return strncmp(found, root, n) || found[n] != '/' ? FILE_FORBIDDEN : FILE_FOUND;
+}
+
+enum MHD_Result serve_file(struct MHD_Connection *c, const char *web_dir, const char *url)
+{
+    char found[PATH_MAX];
     bool missing;
+    switch (serve_file_path(web_dir, url, found)) {
+    case FILE_NO_CONSOLE:
+        return page(c, MHD_HTTP_NOT_FOUND, "The console is not built",
+                    "Build it with <code>make web</code> (web/build.sh), or point "
+                    "<code>sluice serve --web DIR</code> at a built console. The API is "
+                    "under <code>/api/v1</code>.");
+    case FILE_FORBIDDEN:
+        return forbidden(c);
+    case FILE_MISSING:
+        return not_found(c);
+    case FILE_FOUND:
+        break;
+    }
     enum MHD_Result ret = http_send_file(c, found, content_type(found), &missing);
     return missing ? not_found(c) : ret;
 }

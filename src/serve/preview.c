@@ -125,7 +125,7 @@ static bool instantiate(Preview *p)
     json_t *config = json_object_get(p->request, "config");
     if (config && !json_is_object(config))
         return failed(p, MHD_HTTP_BAD_REQUEST, "\"config\" must be an object");
-    char *text = json_dumps(config ? config : json_object(), JSON_COMPACT);
+    char *text = config ? json_dumps(config, JSON_COMPACT) : strdup("{}");
     if (!text) abort();
     sfn_options options = sfn_default_options();
     options.limits = (sfn_limits){ .fuel = FUEL, .timeout_ms = TIMEOUT_MS,

@@ -49,6 +49,9 @@ int serve_run(const ServeConfig *config);
 ** message in err. */
 bool serve_token(const char *flag, const char *data_dir, char token[SERVE_TOKEN_MAX],
                  bool *generated, char *err, size_t errlen);
+/* Whether an Authorization header (or NULL) is "Bearer TOKEN" with this
+** token, compared in constant time. */
+bool serve_token_matches(const char *token, const char *authorization);
 
 /* ---- manager.c ------------------------------------------------------- */
 typedef struct Manager Manager;
@@ -121,6 +124,10 @@ enum MHD_Result watch_stats(Watch *w, struct MHD_Connection *c, const char *name
 /* GET .../tap: NDJSON from the child's /tap, at most `limit` records or
 ** 5 seconds. */
 enum MHD_Result watch_tap(Watch *w, struct MHD_Connection *c, const char *name);
+/* The rates, {NAME: {"in", "out", "errors"}} per second, of the components
+** of /stats `now` since `before` (NULL: none yet; every rate is 0), taken
+** `seconds` apart. A counter that went down (a restarted child) is 0. */
+json_t *watch_rates(json_t *before, json_t *now, double seconds);
 
 /* ---- validate.c ------------------------------------------------------ */
 /* Checks a pipeline text as `sluice validate` does, as a file in `dir`
@@ -138,6 +145,12 @@ enum MHD_Result preview(struct MHD_Connection *c, const char *body, size_t len,
 /* GET / and /console/PATH from the built console in `web_dir` (the URL is
 ** "/", "/console" or under "/console/"). */
 enum MHD_Result serve_file(struct MHD_Connection *c, const char *web_dir, const char *url);
+
+typedef enum FileLookup { FILE_FOUND, FILE_MISSING, FILE_FORBIDDEN, FILE_NO_CONSOLE } FileLookup;
+/* The file such a URL names, resolved (symbolic links and all) into
+** `found`, a PATH_MAX buffer: FILE_FORBIDDEN for a path that would leave
+** `web_dir`, FILE_NO_CONSOLE when `web_dir` does not exist. */
+FileLookup serve_file_path(const char *web_dir, const char *url, char *found);
 
 /* ---- routes.c -------------------------------------------------------- */
 typedef struct ServeContext {

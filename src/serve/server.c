@@ -23,7 +23,6 @@
 #include <libgen.h>
 #include <limits.h>
 #include <signal.h>
-#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -60,10 +59,8 @@ static bool is_registry_url(const char *url)
 
 static bool authorized(const Server *s, struct MHD_Connection *c)
 {
-    const char *auth = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization");
-    size_t len = strlen(s->token);
-    return auth && !strncmp(auth, "Bearer ", 7) && strlen(auth + 7) == len &&
-           sodium_memcmp(auth + 7, s->token, len) == 0;
+    return serve_token_matches(s->token, MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+                                                                     "Authorization"));
 }
 
 static enum MHD_Result answer(void *cls, struct MHD_Connection *c, const char *url,

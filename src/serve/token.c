@@ -2,7 +2,8 @@
 ** token.c: the token of `sluice serve`, which every request changing state
 ** must bear. Given on the command line or in the environment, or kept in
 ** DATA/token so that it survives restarts; made up (32 random bytes in
-** hex) the first time.
+** hex) the first time. A request's token is compared in constant time,
+** so that the time of an answer tells nothing of the token.
 */
 #include "serve.h"
 
@@ -66,4 +67,13 @@ bool serve_token(const char *flag, const char *data_dir, char token[SERVE_TOKEN_
     int stored = read_stored(path, token, err, errlen);
     if (stored) return stored > 0;
     return *generated = store_new(path, token, err, errlen);
+}
+
+bool serve_token_matches(const char *token, const char *authorization)
+{
+    static const char scheme[] = "Bearer ";
+    size_t len = strlen(token);
+    if (!authorization || strncmp(authorization, scheme, sizeof scheme - 1)) return false;
+    const char *given = authorization + sizeof scheme - 1;
+    return strlen(given) == len && sodium_memcmp(given, token, len) == 0;
 }

@@ -148,19 +148,22 @@ static json_t *find_component(json_t *components, const char *name)
 {
     size_t i;
     json_t *c;
-    json_array_foreach(components, i, c)
-        if (!strcmp(json_string_value(json_object_get(c, "name")), name)) return c;
+    json_array_foreach(components, i, c) {
+        const char *its = json_string_value(json_object_get(c, "name"));
+        if (its && !strcmp(its, name)) return c;
+    }
     return NULL;
 }
 
-/* {NAME: {"in", "out", "errors"}} per second from `before` to `now`. */
-static json_t *rates_between(json_t *before, json_t *now, double seconds)
+json_t *watch_rates(json_t *before, json_t *now, double seconds)
 {
     json_t *rates = json_object();
     size_t i;
     json_t *c;
     json_array_foreach(now, i, c) {
-        json_t *b = find_component(before, json_string_value(json_object_get(c, "name")));
+        const char *name = json_string_value(json_object_get(c, "name"));
+        if (!name) continue;        /* not a component as /stats has them */
+        json_t *b = find_component(before, name);
         static const char *const keys[][2] = { { "in", "records_in" }, { "out", "records_out" },
                                                { "errors", "errors" } };
         json_t *r = json_object();
@@ -168,7 +171,7 @@ static json_t *rates_between(json_t *before, json_t *now, double seconds)
             double d = b && seconds > 0 ? counter(c, keys[k][1]) - counter(b, keys[k][1]) : 0;
             json_object_set_new(r, keys[k][0], json_real(d > 0 ? d / seconds : 0));
         }
-        json_object_set_new(rates, json_string_value(json_object_get(c, "name")), r);
+        json_object_set_new(rates, name, r);
     }
     return rates;
 }
@@ -182,8 +185,8 @@ static json_t *take_sample(Watch *w, const char *name, pid_t pid, json_t *compon
     double now = now_seconds();
     bool same_child = s->pid == pid && s->components;
     if (!same_child || now - s->at >= MIN_INTERVAL_S) {
-        json_t *rates = rates_between(same_child ? s->components : NULL, components,
-                                      now - s->at);
+        json_t *rates = watch_rates(same_child ? s->components : NULL, components,
+                                    now - s->at);
         json_decref(s->rates);
         json_decref(s->components);
         *s = (Sample){ .pid = pid, .at = now, .components = json_incref(components),

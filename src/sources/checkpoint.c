@@ -40,6 +40,7 @@ struct SlCheckpoint {
     uint64_t generation;
     uint64_t dev, ino, committed;
     bool moved;                     /* since the last save */
+    bool input_done;                /* no more marks will come */
     int64_t saved_ns;
 };
 
@@ -136,8 +137,18 @@ static void on_commit(void *user, bool committed)
         if (!cp->head) cp->tail = NULL;
         free(m);
     }
+    bool last = cp->input_done && !cp->head;
     pthread_mutex_unlock(&cp->lock);
-    sl_checkpoint_save(cp, cp->min_interval_ms);
+    sl_checkpoint_save(cp, last ? 0 : cp->min_interval_ms);
+}
+
+void sl_checkpoint_input_done(SlCheckpoint *cp)
+{
+    pthread_mutex_lock(&cp->lock);
+    cp->input_done = true;
+    bool last = !cp->head;
+    pthread_mutex_unlock(&cp->lock);
+    if (last) sl_checkpoint_save(cp, 0);
 }
 
 void sl_checkpoint_track(void *user, SlBatch *batch, uint64_t end)

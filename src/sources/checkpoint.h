@@ -36,6 +36,10 @@ void sl_checkpoint_truncated(SlCheckpoint *cp);
 ** before offset `end` is. Matches SlLines.before_emit. */
 void sl_checkpoint_track(void *cp, SlBatch *batch, uint64_t end);
 
+/* The source has read all it will (it returns from run): the commit of
+** its last batch saves at once, whatever the spacing. */
+void sl_checkpoint_input_done(SlCheckpoint *cp);
+
 /* Writes the checkpoint if it moved, unless it was written less than
 ** `min_interval_ms` ago. Commits save it too (spaced the same way), so a
 ** source need only call this when idle and at the end (0: now). Returns

@@ -126,6 +126,7 @@ static void run(SlCtx *ctx)
         if (sl_stopping(ctx)) break;
     }
     sl_lines_flush(ctx, &f->lines, true);
+    if (f->checkpoint) sl_checkpoint_input_done(f->checkpoint);
     free(buf);
 }
 

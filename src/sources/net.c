@@ -107,6 +107,21 @@ int sl_net_bind(SlCtx *ctx, const char *address, int socktype)
     return fd;
 }
 
+bool sl_net_listen(SlCtx *ctx, const char *address, int socktype, int64_t receive_buffer,
+                   SlWake *wake, struct pollfd polled[2])
+{
+    polled[1] = (struct pollfd){ .fd = -1, .events = POLLIN };
+    if (!sl_wake_open(wake)) {
+        sl_fail(ctx, "cannot start: %s", strerror(errno));
+        return false;
+    }
+    polled[0] = (struct pollfd){ .fd = sl_wake_fd(wake), .events = POLLIN };
+    polled[1].fd = sl_net_bind(ctx, address, socktype);
+    if (polled[1].fd < 0) return false;
+    sl_net_receive_buffer(ctx, polled[1].fd, receive_buffer);
+    return true;
+}
+
 size_t sl_net_peer_name(const struct sockaddr *sa, char out[SL_PEER_MAX])
 {
     char ip[INET6_ADDRSTRLEN] = "?";

@@ -14,6 +14,8 @@
 /* "255.255.255.255:65535" and "[ffff:...:ffff]:65535" fit. */
 enum { SL_PEER_MAX = 64 };
 
+typedef struct SlWake SlWake;
+
 /* Settings the network sources share. */
 #define SL_NET_ADDRESS_SETTING                                              \
     { .name = "address", .type = SL_SET_STRING, .required = true,           \
@@ -29,6 +31,11 @@ bool sl_net_check_address(SlCtx *ctx, const SlConf *node);
 /* During start: a non-blocking socket of `socktype` (SOCK_STREAM: listening)
 ** bound to `address`; -1 after sl_fail. */
 int sl_net_bind(SlCtx *ctx, const char *address, int socktype);
+/* During start: opens `wake` as polled[0] and binds `address` as polled[1]
+** (both polled for POLLIN), with SO_RCVBUF set unless `receive_buffer` is 0.
+** polled[1].fd stays -1 on failure; false after sl_fail. */
+bool sl_net_listen(SlCtx *ctx, const char *address, int socktype, int64_t receive_buffer,
+                   SlWake *wake, struct pollfd polled[2]);
 /* Writes "IP:PORT" (IPv6 in brackets) of `sa`; returns its length. */
 size_t sl_net_peer_name(const struct sockaddr *sa, char out[SL_PEER_MAX]);
 /* Sets SO_RCVBUF of `fd` (inherited by accepted sockets) unless `bytes` is
@@ -47,9 +54,9 @@ int64_t sl_net_now(void);
 bool sl_net_wait(SlCtx *ctx, SlNetOut *out, struct pollfd *polled, size_t n);
 
 /* A pipe whose read end becomes readable once stop() signals it. */
-typedef struct SlWake {
+struct SlWake {
     int fds[2];
-} SlWake;
+};
 
 /* The value of a wake pipe not open (yet, or any more). */
 #define SL_WAKE_CLOSED ((SlWake){ { -1, -1 } })

@@ -1,10 +1,11 @@
 /*
 ** netlines.c: received bytes to records (see netlines.h).
 **
-** The hot path is one memchr per line, an ASCII check eight bytes at a
-** time, and two bump allocations in the batch arena: the line's bytes
-** and one table holding the record's fields and its metadata. The peer
-** string is copied into a batch once, not per record.
+** The hot path is the splitter's memchr per line (pipeline/lines.c), an
+** ASCII check eight bytes at a time, and two bump allocations in the batch
+** arena: the line's bytes and one table holding the record's fields and
+** its metadata. The peer string is copied into a batch once, not per
+** record.
 */
 #include "netlines.h"
 
@@ -55,11 +56,14 @@ static size_t utf8_invalid_at(const char *text, size_t n)
 
 /* ---- Building records ------------------------------------------------- */
 
+static void line(SlLineHandler *h, const char *text, size_t len);
+static void too_long(SlLineHandler *h, const char *start, size_t len);
+
 void sl_netout_init(SlNetOut *o, SlCtx *ctx, size_t max_line)
 {
     memset(o, 0, sizeof *o);
+    o->handler = (SlLineHandler){ max_line, line, too_long };
     o->ctx = ctx;
-    o->max_line = max_line;
 }
 
 void sl_netout_from(SlNetOut *o, const char *peer, size_t peer_len, int64_t ns)
@@ -89,7 +93,7 @@ static void reject_too_long(SlNetOut *o, const char *text, size_t len)
 {
     char why[SL_WHY_MAX];
     snprintf(why, sizeof why, "line longer than %zu bytes (max_line_bytes); "
-             "skipped up to the next newline", o->max_line);
+             "skipped up to the next newline", o->handler.max_line);
     sl_netout_reject(o, text, len, why);
 }
 
@@ -97,7 +101,7 @@ static void reject_too_long(SlNetOut *o, const char *text, size_t len)
 static bool acceptable(SlNetOut *o, const char *line, size_t len)
 {
     char why[SL_WHY_MAX];
-    if (len > o->max_line) {
+    if (len > o->handler.max_line) {
         reject_too_long(o, line, len);
         return false;
     }
@@ -166,95 +170,31 @@ void sl_netout_discard(SlNetOut *o)
     o->batch_peer = NULL;
 }
 
-/* ---- Splitting a stream into lines ------------------------------------ */
+/* ---- Lines of a stream ------------------------------------------------ */
 
-static void take_line(SlNetOut *o, const char *line, size_t len)
+static void line(SlLineHandler *h, const char *text, size_t len)
 {
-    if (len && line[len - 1] == '\r') len--;
-    sl_netout_add(o, line, len);
+    sl_netout_add((SlNetOut *)h, text, len);
 }
 
-/* An over-long line's start is rejected; the rest of it is skipped. */
-static void start_skipping(SlNetStream *l, SlNetOut *o, const char *text, size_t len)
+static void too_long(SlLineHandler *h, const char *start, size_t len)
 {
+    SlNetOut *o = (SlNetOut *)h;
     o->lines++;
-    reject_too_long(o, text, len);
-    l->len = 0;
-    l->skipping = true;
-}
-
-static void carry_append(SlNetStream *l, const char *data, size_t n)
-{
-    if (l->len + n > l->cap) {
-        size_t cap = l->cap ? l->cap : 256;
-        while (cap < l->len + n) cap *= 2;
-        char *grown = realloc(l->carry, cap);
-        if (!grown) abort();
-        l->carry = grown;
-        l->cap = cap;
-    }
-    memcpy(l->carry + l->len, data, n);
-    l->len += n;
-}
-
-/* The longest partial line worth keeping: max_line plus a '\r'. */
-static size_t carry_limit(const SlNetOut *o)
-{
-    return o->max_line + 1;
-}
-
-/* Continues the line begun in an earlier read (or the skipping of one)
-** with data[0..n); returns how much of the data it used. */
-static size_t continue_line(SlNetStream *l, SlNetOut *o, const char *data, size_t n)
-{
-    const char *nl = memchr(data, '\n', n);
-    size_t part = nl ? (size_t)(nl - data) : n;
-    size_t used = nl ? part + 1 : n;
-    if (l->skipping) {
-        l->skipping = !nl;
-        return used;
-    }
-    if (l->len + part > carry_limit(o)) {
-        size_t room = carry_limit(o) - l->len;
-        carry_append(l, data, room < part ? room : part);
-        start_skipping(l, o, l->carry, l->len);
-        l->skipping = !nl;
-        return used;
-    }
-    carry_append(l, data, part);
-    if (nl) {
-        take_line(o, l->carry, l->len);
-        l->len = 0;
-    }
-    return used;
+    reject_too_long(o, start, len);
 }
 
 void sl_netstream_feed(SlNetStream *l, SlNetOut *o, const char *data, size_t n)
 {
-    const char *p = data, *end = data + n;
-    if (l->len || l->skipping) p += continue_line(l, o, p, n);
-    while (p < end) {
-        const char *nl = memchr(p, '\n', (size_t)(end - p));
-        if (!nl) break;
-        take_line(o, p, (size_t)(nl - p));
-        p = nl + 1;
-    }
-    size_t rest = (size_t)(end - p);
-    if (rest > carry_limit(o))
-        start_skipping(l, o, p, rest);
-    else if (rest)
-        carry_append(l, p, rest);
+    sl_splitter_feed(l, &o->handler, data, n);
 }
 
 void sl_netstream_end(SlNetStream *l, SlNetOut *o)
 {
-    if (l->len) take_line(o, l->carry, l->len);
-    l->len = 0;
-    l->skipping = false;
+    sl_splitter_end(l, &o->handler);
 }
 
 void sl_netstream_free(SlNetStream *l)
 {
-    free(l->carry);
-    memset(l, 0, sizeof *l);
+    sl_splitter_free(l);
 }

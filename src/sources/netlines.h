@@ -11,30 +11,23 @@
 ** reason and a sample: at most their first 256 bytes, cut to valid UTF-8
 ** so that the error record can be written as JSON.
 **
-** An SlNetStream splits one byte stream (a TCP connection, a request body)
-** into lines. A line split across reads waits in a carry buffer sized to
-** the longest partial line seen, so lines cost no allocation. An
-** over-long line is rejected as soon as it is known to be one (with its
-** first `max_line` bytes) and the stream resynchronises at the next
-** newline; a last line without a newline counts when the stream ends.
-**
-** Why not pipeline/lines.c, which splits files and stdin: that ties one
-** stream to one batch and to sl_emit. A TCP source keeps one batch for
-** all its connections, every record here carries where it came from, and
-** the HTTP source, whose requests are accepted or refused whole, collects
-** a request's batches and rejections before handing them on.
+** An SlNetStream is one byte stream (a TCP connection, a request body)
+** split into lines by the splitter of pipeline/lines.h, whose lines go to
+** an SlNetOut: a line longer than `max_line` is rejected as soon as it is
+** known to be one (with its first bytes), and a last line without a
+** newline counts when the stream ends.
 */
 #ifndef SLUICE_SOURCES_NETLINES_H
 #define SLUICE_SOURCES_NETLINES_H
 
-#include "../pipeline/component.h"
+#include "../pipeline/lines.h"
 
 enum { SL_WHY_MAX = 256 };
 
 typedef struct SlNetOut SlNetOut;
 struct SlNetOut {
+    SlLineHandler handler;          /* first: the splitter's callbacks get back here */
     SlCtx *ctx;
-    size_t max_line;
     /* Takes a full batch; returns false once the pipeline is stopping.
     ** NULL: sl_emit. */
     bool (*emit)(SlNetOut *o, SlBatch *b);
@@ -67,11 +60,7 @@ bool sl_netout_flush(SlNetOut *o);
 /* Frees the partial batch without emitting it. */
 void sl_netout_discard(SlNetOut *o);
 
-typedef struct SlNetStream {
-    char *carry;                    /* the start of a line split across reads */
-    size_t len, cap;
-    bool skipping;                  /* inside an over-long line, already rejected */
-} SlNetStream;
+typedef SlSplitter SlNetStream;
 
 /* `lines` starts zeroed. */
 void sl_netstream_feed(SlNetStream *l, SlNetOut *o, const char *data, size_t n);

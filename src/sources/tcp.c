@@ -86,17 +86,8 @@ static int start(SlCtx *ctx)
         sl_fail(ctx, "cannot start: out of memory");
         return -1;
     }
-    t->polled[LISTENER] = (struct pollfd){ .fd = -1, .events = POLLIN };
-    if (!sl_wake_open(&t->wake)) {
-        sl_fail(ctx, "cannot start: %s", strerror(errno));
-        return -1;
-    }
-    t->polled[WAKE] = (struct pollfd){ .fd = sl_wake_fd(&t->wake), .events = POLLIN };
-    int fd = sl_net_bind(ctx, t->address, SOCK_STREAM);
-    if (fd < 0) return -1;
-    t->polled[LISTENER].fd = fd;
-    sl_net_receive_buffer(ctx, fd, t->receive_buffer);
-    return 0;
+    return sl_net_listen(ctx, t->address, SOCK_STREAM, t->receive_buffer, &t->wake,
+                         t->polled) ? 0 : -1;
 }
 
 /* ---- Clients ----------------------------------------------------------- */

@@ -73,16 +73,12 @@ static int start(SlCtx *ctx)
 {
     Udp *u = sl_state(ctx);
     u->buf = malloc(u->max_datagram);
-    if (!u->buf || !sl_wake_open(&u->wake)) {
-        sl_fail(ctx, "cannot start: %s", u->buf ? strerror(errno) : "out of memory");
+    if (!u->buf) {
+        sl_fail(ctx, "cannot start: out of memory");
         return -1;
     }
-    u->polled[WAKE] = (struct pollfd){ .fd = sl_wake_fd(&u->wake), .events = POLLIN };
-    int fd = sl_net_bind(ctx, u->address, SOCK_DGRAM);
-    if (fd < 0) return -1;
-    u->polled[SOCKET] = (struct pollfd){ .fd = fd, .events = POLLIN };
-    sl_net_receive_buffer(ctx, fd, u->receive_buffer);
-    return 0;
+    return sl_net_listen(ctx, u->address, SOCK_DGRAM, u->receive_buffer, &u->wake,
+                         u->polled) ? 0 : -1;
 }
 
 /* Names the sender, reusing the name while datagrams keep coming from the

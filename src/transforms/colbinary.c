@@ -238,9 +238,32 @@ static SlField *find_field(SlField *fields, uint32_t count, const sb_column *col
     return NULL;
 }
 
+enum { NAME_CACHE = 16 };
+
+/* The input's field names as copied into the output batch, by position:
+** records of one source share their name strings, so a window's records
+** need each name copied once. */
+typedef struct NameCache {
+    const char *from[NAME_CACHE], *to[NAME_CACHE];
+    uint32_t len[NAME_CACHE];
+} NameCache;
+
+static const char *copy_name(SlBatch *out, NameCache *nc, uint32_t j, const SlField *f)
+{
+    if (j < NAME_CACHE && nc->from[j] == f->name && nc->len[j] == f->name_len) return nc->to[j];
+    const char *copy = sl_copy_str(out, f->name, f->name_len);
+    if (j < NAME_CACHE) {
+        nc->from[j] = f->name;
+        nc->to[j] = copy;
+        nc->len[j] = f->name_len;
+    }
+    return copy;
+}
+
 /* Record `row` of the window, with the output's columns set as its fields. */
-static bool updated_record(Columnar *c, SlBatch *out, const SlRecord *src, uint32_t ncols,
-                           const char **names, uint32_t row, char *why, size_t why_size)
+static bool updated_record(Columnar *c, SlBatch *out, NameCache *nc, const SlRecord *src,
+                           uint32_t ncols, const char **names, uint32_t row, char *why,
+                           size_t why_size)
 {
     SlRecord meta_only = { .meta = src->meta };
     SlRecord *r = sl_batch_add_copy(out, &meta_only);
@@ -248,8 +271,7 @@ static bool updated_record(Columnar *c, SlBatch *out, const SlRecord *src, uint3
     SlField *fields = sl_alloc(out, (n + ncols ? n + ncols : 1) * sizeof *fields);
     for (uint32_t j = 0; j < n; j++) {
         const SlField *f = &src->fields.fields[j];
-        fields[j] = (SlField){ sl_copy_str(out, f->name, f->name_len), f->name_len,
-                               sl_value_copy(out, &f->value) };
+        fields[j] = (SlField){ copy_name(out, nc, j, f), f->name_len, sl_value_copy(out, &f->value) };
     }
     for (uint32_t k = 0; k < ncols; k++) {
         SlField *f = find_field(fields, n, &c->read[k]);
@@ -271,9 +293,10 @@ bool columnar_merge(Columnar *c, SlBatch *out, const uint8_t *bytes, size_t len,
     uint32_t first_row = out->count;
     const char **names = column_names(c, out, r.columns);
     bool update = !(r.flags & SB_NEW_ROWS) && r.rows == in->count;
+    NameCache nc = { 0 };
     for (uint32_t row = 0; row < r.rows; row++) {
-        bool ok = update ? updated_record(c, out, window_record(in, row), r.columns, names, row,
-                                          why, why_size)
+        bool ok = update ? updated_record(c, out, &nc, window_record(in, row), r.columns, names,
+                                          row, why, why_size)
                          : new_record(c, out, r.columns, names, row, why, why_size);
         if (!ok) {
             out->count = first_row;

@@ -61,11 +61,10 @@ distinct() { # FILE FIELD: how many distinct values of FIELD
     /usr/bin/python3 -c 'import json,sys; print(len({json.loads(l)[sys.argv[2]] for l in open(sys.argv[1])}))' "$1" "$2" 2>/dev/null || echo 0
 }
 
-# wait_until SECONDS COMMAND...: polls COMMAND every 0.2 s.
+# wait_until SECONDS 'CONDITION': polls the shell CONDITION every 0.2 s.
 wait_until() {
     local tenths=0 limit=$(($1 * 10))
-    shift
-    until "$@"; do
+    until eval "$2"; do
         [ "$tenths" -ge "$limit" ] && return 1
         sleep 0.2
         tenths=$((tenths + 2))
@@ -96,7 +95,7 @@ start_nats() {
         -mbulk-memory -Wl,--no-entry -o "$WORK/passthru.wasm" "$HERE/delivery/passthru.c" || return 1
     "$NATS_SERVER" -js -a 127.0.0.1 -p "$NATS_PORT" -sd "$WORK/store" >"$WORK/nats.log" 2>&1 &
     NATS_PID=$!
-    wait_until 10 grep -q "Server is ready" "$WORK/nats.log"
+    wait_until 10 'grep -q "Server is ready" "$WORK/nats.log"'
 }
 
 window_pipeline() { # FILE DURABLE WINDOW DELAY_MS
@@ -136,13 +135,13 @@ case_window_output_kill() {
     local n=600 out=$WORK/after.ndjson
     window_pipeline "$WORK/after.yaml" after 1 1000
     start_sluice "$WORK/after.yaml"
-    wait_until 30 test "$(lines "$out")" -ge 100
+    wait_until 30 '[ "$(lines "$out")" -ge 100 ]'
     kill_sluice
     local before
     before=$(lines "$out")
     window_pipeline "$WORK/after.yaml" after 1 0
     start_sluice "$WORK/after.yaml"
-    wait_until 60 test "$(distinct "$out" n)" -ge "$n"
+    wait_until 60 '[ "$(distinct "$out" n)" -ge "$n" ]'
     stop_sluice
     [ "$(distinct "$out" n)" -eq "$n" ] ||
         problems+=("$(distinct "$out" n) distinct of $n after the kill at $before lines")
@@ -201,7 +200,7 @@ case_file_checkpoint() {
     seq 1 "$n" | sed 's/^/line-/' >"$WORK/big.txt"
     file_pipeline "$WORK/big.yaml" 20
     start_sluice "$WORK/big.yaml"
-    wait_until 60 test "$(lines "$WORK/big.out")" -ge 30000
+    wait_until 60 '[ "$(lines "$WORK/big.out")" -ge 30000 ]'
     kill_sluice
     local before offset
     before=$(lines "$WORK/big.out")
@@ -234,7 +233,7 @@ start_receiver() {
     mkdir "$WORK/srv"
     python3 "$HERE/sinks/server.py" "$WORK/srv" --port "$HTTP_PORT" &
     SERVER_PID=$!
-    wait_until 20 test -f "$WORK/srv/port"
+    wait_until 20 '[ -f "$WORK/srv/port" ]'
 }
 
 stop_receiver() {
@@ -271,10 +270,10 @@ YAML
 # Receiver down: the whole file goes into the buffer (the checkpoint
 # reaches the end of the file); kill -9.
 fill_buffer_and_kill() { # NAME
-    local size
-    size=$(stat -c %s "$WORK/$1.ndjson")
-    start_sluice "$WORK/$1.yaml"
-    wait_until 60 test "$(checkpoint_offset "$WORK/$1.checkpoint")" = "$size" ||
+    local name=$1 size
+    size=$(stat -c %s "$WORK/$name.ndjson")
+    start_sluice "$WORK/$name.yaml"
+    wait_until 60 '[ "$(checkpoint_offset "$WORK/$name.checkpoint")" = "$size" ]' ||
         problems+=("the buffer did not take the whole file: $(head -c 300 "$WORK/err")")
     kill_sluice
 }
@@ -325,7 +324,7 @@ case_buffer_backpressure() {
     local size
     size=$(stat -c %s "$WORK/full.ndjson")
     start_sluice "$WORK/full.yaml"
-    wait_until 30 test "$(du -sb "$WORK/full.buf" | cut -f1)" -ge 50000
+    wait_until 30 '[ "$(cat "$WORK"/full.buf/*.seg 2>/dev/null | wc -c)" -ge 50000 ]'
     sleep 1    # room to go wrong: a source not held back would read on
     local offset bytes
     offset=$(checkpoint_offset "$WORK/full.checkpoint")

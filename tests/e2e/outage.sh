@@ -159,12 +159,15 @@ signal_server() {
     [ -n "${PIDS[$1]:-}" ] && kill "-${2:-KILL}" "${PIDS[$1]}" 2>/dev/null
 }
 
-stop_server() {
-    local pid=${PIDS[$1]:-}
-    [ -n "$pid" ] || return 0
-    signal_server "$@"
-    wait "$pid" 2>/dev/null
+# reap_server NAME waits for a signalled server to end.
+reap_server() {
+    [ -n "${PIDS[$1]:-}" ] && wait "${PIDS[$1]}" 2>/dev/null
     unset "PIDS[$1]"
+}
+
+stop_server() {
+    signal_server "$@"
+    reap_server "$1"
 }
 
 cleanup() {
@@ -381,7 +384,7 @@ signal_server http
 signal_server es
 signal_server mqtt TERM
 signal_server nats TERM
-for name in http es mqtt nats; do stop_server "$name"; done
+for name in http es mqtt nats; do reap_server "$name"; done
 wait "$stopping_pg"
 echo "  servers stopped at $(cat "$WORK/feeder.count") records fed; outage of $OUTAGE s"
 sleep 5                         # the queues fill, the source blocks

@@ -319,7 +319,7 @@ EOF
     sed -i 's/table: ""/conninfo: "dbname=x"\n    retries: -3/' p.yaml
     run "$SLUICE" validate p.yaml
     want_status 1
-    want_in "$WORK/stderr" "p.yaml:10:14: 'retries' must be between 0"
+    want_in "$WORK/stderr" "p.yaml:10:14: 'retries' must be between -1"
     verdict "validate: a missing connection, an empty table name and bad numbers are reported with positions"
 }
 

@@ -83,7 +83,7 @@ TEST(long_lines_across_reads)
 {
     feed(4, (const char *const[]){ "12", "345", "678", "9\nok", "\n", "abcdefgh", NULL });
     CHECK(!strcmp(emitted, "[ok]"));
-    CHECK(!strcmp(rejected, "<12><abcdefgh>"));
+    CHECK(!strcmp(rejected, "<12345><abcdefgh>"));
 }
 
 TEST(exactly_the_limit_passes)
@@ -91,6 +91,13 @@ TEST(exactly_the_limit_passes)
     feed(4, (const char *const[]){ "1234\n12", "34\n1234\n", NULL });
     CHECK(!strcmp(emitted, "[1234][1234][1234]"));
     CHECK(!strcmp(rejected, ""));
+}
+
+TEST(the_cr_of_a_crlf_is_not_counted)
+{
+    feed(4, (const char *const[]){ "1234\r\n12", "34\r", "\n1234\r5\n", NULL });
+    CHECK(!strcmp(emitted, "[1234][1234]"));
+    CHECK(!strcmp(rejected, "<1234\r5>"));
 }
 
 TEST(full_batches_are_emitted)
@@ -108,6 +115,7 @@ int main(void)
     RUN(long_lines_are_rejected_and_skipped);
     RUN(long_lines_across_reads);
     RUN(exactly_the_limit_passes);
+    RUN(the_cr_of_a_crlf_is_not_counted);
     RUN(full_batches_are_emitted);
     return unit_summary();
 }

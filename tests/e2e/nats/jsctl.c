@@ -7,6 +7,7 @@
 **   jsctl URL count STREAM               how many messages the stream holds
 **   jsctl URL pending STREAM DURABLE     a consumer's unacknowledged + undelivered
 **   jsctl URL kv BUCKET                  "KEY VALUE" for each live key of a KeyValue bucket
+**   jsctl URL left STREAM GROUP N        pending of the consumers GROUP-0..GROUP-(N-1) together
 */
 #include <nats/nats.h>
 
@@ -65,6 +66,21 @@ static int pending(jsCtx *js, const char *stream, const char *durable)
     return 0;
 }
 
+static int left(jsCtx *js, const char *stream, const char *group, int partitions)
+{
+    unsigned long long sum = 0;
+    for (int p = 0; p < partitions; p++) {
+        char durable[256];
+        snprintf(durable, sizeof durable, "%s-%d", group, p);
+        jsConsumerInfo *info = NULL;
+        check(js_GetConsumerInfo(&info, js, stream, durable, NULL, NULL), "consumer info");
+        sum += info->NumAckPending + info->NumPending;
+        jsConsumerInfo_Destroy(info);
+    }
+    printf("%llu\n", sum);
+    return 0;
+}
+
 static int kv(jsCtx *js, const char *bucket)
 {
     kvStore *store = NULL;
@@ -89,7 +105,7 @@ static int kv(jsCtx *js, const char *bucket)
 int main(int argc, char **argv)
 {
     if (argc < 4) {
-        fprintf(stderr, "usage: jsctl URL create|publish|count|pending|kv ARGS...\n");
+        fprintf(stderr, "usage: jsctl URL create|publish|count|pending|kv|left ARGS...\n");
         return 2;
     }
     natsConnection *nc = NULL;
@@ -104,6 +120,7 @@ int main(int argc, char **argv)
     else if (!strcmp(cmd, "count") && argc == 4) rc = count(js, argv[3]);
     else if (!strcmp(cmd, "pending") && argc == 5) rc = pending(js, argv[3], argv[4]);
     else if (!strcmp(cmd, "kv") && argc == 4) rc = kv(js, argv[3]);
+    else if (!strcmp(cmd, "left") && argc == 6) rc = left(js, argv[3], argv[4], atoi(argv[5]));
     else fprintf(stderr, "jsctl: bad command\n");
     jsCtx_Destroy(js);
     natsConnection_Destroy(nc);
