@@ -87,7 +87,7 @@ spec: $(B)/sluice
 	@bash tests/spec/run.sh $(B)/sluice
 
 # End-to-end suites: each drives the real binary.
-E2E_SUITES := wasm fn pipeline sources sinks function abi2 artifact registry observe mqtt nats es postgres sim serve outage delivery
+E2E_SUITES := wasm fn pipeline sources sinks function abi2 artifact registry observe mqtt nats scaleout es postgres sim serve outage delivery
 e2e: $(B)/sluice
 	@bash tests/run-suites.sh e2e \
 	  $(foreach s,$(E2E_SUITES),"bash tests/e2e/$(s).sh $(B)/sluice") \

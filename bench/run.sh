@@ -13,7 +13,8 @@
 #
 # Then, when no SECTION is given, the pipeline benchmark
 # (bench/pipeline/run.sh): 2,000,000 CSV lines over TCP through a Wasm
-# function, against native baselines.
+# function, against native baselines; and the scale-out benchmark
+# (bench/scaleout/run.sh): 1, 2 and 3 workers sharing a partitioned stream.
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -65,4 +66,5 @@ gcc -O2 -g "${warnings[@]}" -D_DEFAULT_SOURCE -Iinclude -Ibench \
 if [ $# -eq 0 ]; then
     [ -x "$sluice" ] || make -s B="$build" "$sluice"
     bash bench/pipeline/run.sh "$sluice"
+    bash bench/scaleout/run.sh "$sluice"
 fi

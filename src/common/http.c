@@ -5,6 +5,7 @@
 #include "http.h"
 
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -102,6 +103,31 @@ enum MHD_Result http_send_not_allowed(struct MHD_Connection *c, const char *meth
     return ret;
 }
 
+static const struct {
+    const char *extension, *type;
+} file_types[] = {
+    { ".html", "text/html; charset=utf-8" },
+    { ".js", "text/javascript; charset=utf-8" },
+    { ".mjs", "text/javascript; charset=utf-8" },
+    { ".css", "text/css; charset=utf-8" },
+    { ".json", "application/json" },
+    { ".map", "application/json" },
+    { ".svg", "image/svg+xml" },
+    { ".png", "image/png" },
+    { ".ico", "image/x-icon" },
+    { ".woff2", "font/woff2" },
+    { ".wasm", "application/wasm" },
+    { ".txt", "text/plain; charset=utf-8" },
+};
+
+const char *http_content_type(const char *path)
+{
+    const char *dot = strrchr(path, '.');
+    for (size_t i = 0; dot && i < sizeof file_types / sizeof file_types[0]; i++)
+        if (!strcmp(dot, file_types[i].extension)) return file_types[i].type;
+    return "application/octet-stream";
+}
+
 enum MHD_Result http_send_file(struct MHD_Connection *c, const char *path, const char *type,
                                bool *missing)
 {
@@ -121,6 +147,15 @@ enum MHD_Result http_send_file(struct MHD_Connection *c, const char *path, const
     enum MHD_Result ret = MHD_queue_response(c, MHD_HTTP_OK, r);
     MHD_destroy_response(r);
     return ret;
+}
+
+void http_block_stop_signals(sigset_t *stop)
+{
+    sigemptyset(stop);
+    sigaddset(stop, SIGINT);
+    sigaddset(stop, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, stop, NULL);
+    signal(SIGPIPE, SIG_IGN);
 }
 
 void http_body_append(HttpBody *b, const char *data, size_t n, size_t max)

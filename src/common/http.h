@@ -1,8 +1,8 @@
 /*
 ** http.h: what Sluice's HTTP servers (the registry, the observability API,
 ** `sluice serve`) share on top of libmicrohttpd: JSON, text and file
-** responses, JSON error documents, and buffering a request body up to a
-** limit.
+** responses, JSON error documents, buffering a request body up to a
+** limit, and the signals that stop a server.
 ** Implemented in http.c.
 */
 #ifndef SLUICE_COMMON_HTTP_H
@@ -10,6 +10,7 @@
 
 #include <jansson.h>
 #include <microhttpd.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -35,10 +36,20 @@ enum MHD_Result http_send_error(struct MHD_Connection *c, unsigned status,
 enum MHD_Result http_send_not_allowed(struct MHD_Connection *c, const char *method,
                                       const char *url, const char *allow);
 
+/* The Content-Type of a front-end file, by its extension
+** (application/octet-stream for one not known). */
+const char *http_content_type(const char *path);
+
 /* Sends the regular file at `path` with a Content-Type. When there is none
 ** (or it is not a regular file), sets *missing and queues nothing. */
 enum MHD_Result http_send_file(struct MHD_Connection *c, const char *path, const char *type,
                                bool *missing);
+
+/* Prepares a server's main thread, before any other thread exists:
+** blocks SIGINT and SIGTERM (the threads started later inherit the mask,
+** so only a sigwait on `stop` takes them) and ignores SIGPIPE (a client
+** gone is an error to handle, not a death). */
+void http_block_stop_signals(sigset_t *stop);
 
 /* A request body as it arrives. */
 typedef struct HttpBody {

@@ -18,7 +18,6 @@
 #include <jansson.h>
 #include <limits.h>
 #include <microhttpd.h>
-#include <pthread.h>
 #include <signal.h>
 #include <sodium.h>
 #include <stdio.h>
@@ -307,14 +306,8 @@ int registry_serve(const ServerConfig *cfg)
         fprintf(stderr, "sluice: registry serve: '%s' is not an IPv4 address\n", cfg->host);
         return 1;
     }
-    /* Block the signals before the server's threads exist, so that they
-       inherit the mask and only sigwait below receives them. */
     sigset_t stop;
-    sigemptyset(&stop);
-    sigaddset(&stop, SIGINT);
-    sigaddset(&stop, SIGTERM);
-    pthread_sigmask(SIG_BLOCK, &stop, NULL);
-    signal(SIGPIPE, SIG_IGN);
+    http_block_stop_signals(&stop);   /* before the server's threads exist */
     struct MHD_Daemon *d = start(cfg, &addr);
     if (!d) {
         fprintf(stderr, "sluice: registry serve: cannot listen on %s:%u (in use, "

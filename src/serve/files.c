@@ -15,31 +15,6 @@
 
 static const char console_prefix[] = "/console/";
 
-static const struct {
-    const char *extension, *type;
-} types[] = {
-    { ".html", "text/html; charset=utf-8" },
-    { ".js", "text/javascript; charset=utf-8" },
-    { ".mjs", "text/javascript; charset=utf-8" },
-    { ".css", "text/css; charset=utf-8" },
-    { ".json", "application/json" },
-    { ".map", "application/json" },
-    { ".svg", "image/svg+xml" },
-    { ".png", "image/png" },
-    { ".ico", "image/x-icon" },
-    { ".woff2", "font/woff2" },
-    { ".wasm", "application/wasm" },
-    { ".txt", "text/plain; charset=utf-8" },
-};
-
-static const char *content_type(const char *path)
-{
-    const char *dot = strrchr(path, '.');
-    for (size_t i = 0; dot && i < sizeof types / sizeof types[0]; i++)
-        if (!strcmp(dot, types[i].extension)) return types[i].type;
-    return "application/octet-stream";
-}
-
 /* Whether every segment of `rel` is a plain name. */
 static bool safe_path(const char *rel)
 {
@@ -108,6 +83,6 @@ enum MHD_Result serve_file(struct MHD_Connection *c, const char *web_dir, const 
     case FILE_FOUND:
         break;
     }
-    enum MHD_Result ret = http_send_file(c, found, content_type(found), &missing);
+    enum MHD_Result ret = http_send_file(c, found, http_content_type(found), &missing);
     return missing ? not_found(c) : ret;
 }

@@ -190,11 +190,7 @@ int serve_run(const ServeConfig *cfg)
     }
     point_at_registry(&s, bound);
     sigset_t stop;
-    sigemptyset(&stop);
-    sigaddset(&stop, SIGINT);
-    sigaddset(&stop, SIGTERM);
-    pthread_sigmask(SIG_BLOCK, &stop, NULL);
-    signal(SIGPIPE, SIG_IGN);
+    http_block_stop_signals(&stop);
     s.ctx.manager = manager_open(cfg->data_dir, exe, err, sizeof err);
     if (!s.ctx.manager) {
         fprintf(stderr, "sluice serve: %s\n", err);

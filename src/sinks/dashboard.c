@@ -16,13 +16,13 @@
 ** Memory stays bounded whatever the input: every buffer is a ring.
 ** Without built front-end files, / says how to build them.
 */
+#include "../common/http.h"
 #include "../pipeline/component.h"
 #include "../sources/net.h"
 
 #include <jansson.h>
 #include <microhttpd.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
 #include <math.h>
 #include <pthread.h>
@@ -30,7 +30,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -246,41 +245,17 @@ static const char not_built_page[] =
     "<code>SLUICE_WEB</code> at a built copy. The data is already served at "
     "<a href=\"/api/series\">/api/series</a>.</p>\n";
 
-static const char *content_type_of(const char *path)
-{
-    static const char *const types[][2] = {
-        { ".html", "text/html; charset=utf-8" }, { ".js", "text/javascript; charset=utf-8" },
-        { ".mjs", "text/javascript; charset=utf-8" }, { ".css", "text/css; charset=utf-8" },
-        { ".svg", "image/svg+xml" }, { ".png", "image/png" }, { ".json", "application/json" },
-    };
-    const char *dot = strrchr(path, '.');
-    for (size_t i = 0; dot && i < sizeof types / sizeof types[0]; i++)
-        if (!strcmp(dot, types[i][0])) return types[i][1];
-    return "application/octet-stream";
-}
-
 /* Serves web_dir/relative; a path with ".." or a missing file is a 404. */
 static enum MHD_Result send_file(const Dashboard *d, struct MHD_Connection *conn, const char *relative)
 {
-    if (strstr(relative, "..") || !d->web_dir[0])
-        return send_text(conn, MHD_HTTP_NOT_FOUND, "text/plain", "not found\n");
-    char path[PATH_MAX * 2];
-    snprintf(path, sizeof path, "%s/%s", d->web_dir, relative);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    struct stat st;
-    if (fd < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-        if (fd >= 0) close(fd);
-        return send_text(conn, MHD_HTTP_NOT_FOUND, "text/plain", "not found\n");
+    bool missing = true;
+    enum MHD_Result rc = MHD_YES;
+    if (!strstr(relative, "..") && d->web_dir[0]) {
+        char path[PATH_MAX * 2];
+        snprintf(path, sizeof path, "%s/%s", d->web_dir, relative);
+        rc = http_send_file(conn, path, http_content_type(path), &missing);
     }
-    struct MHD_Response *resp = MHD_create_response_from_fd((uint64_t)st.st_size, fd);
-    if (!resp) {
-        close(fd);
-        return MHD_NO;
-    }
-    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, content_type_of(path));
-    enum MHD_Result rc = MHD_queue_response(conn, MHD_HTTP_OK, resp);
-    MHD_destroy_response(resp);
-    return rc;
+    return missing ? send_text(conn, MHD_HTTP_NOT_FOUND, "text/plain", "not found\n") : rc;
 }
 
 static json_t *series_json(const Dashboard *d, const Series *s)

@@ -11,7 +11,17 @@
 ** Consumers are created if they do not exist (explicit acks, from the
 ** start of the stream) and are never deleted: they remember what was
 ** acknowledged across restarts. The connection reconnects by itself; a
-** failed fetch is retried after a pause.
+** failed fetch is retried after a pause. Messages fetched but not yet
+** committed get an in-progress ack every ack_wait_ms / 2, so that slow
+** sinks and long windows cause no redelivery.
+**
+** Messages are pulled by hand (a pull request to the consumer, the answers
+** read from an inbox) rather than with natsSubscription_Fetch: libnats
+** 3.4.1's fetch, when messages were already waiting (the late answer to an
+** earlier fetch that gave up), asks for the rest of the batch and then
+** stops at that rest rather than at the batch, writing past the list it
+** allocated for `batch` messages. Here nothing is read past the batch;
+** late answers wait in the inbox for the next fetch.
 **
 ** With `group` and `partitions`, several sluice processes share a stream
 ** whose subject is split into partitions (the nats sink's partition_by):
@@ -39,7 +49,13 @@
 #include <string.h>
 #include <time.h>
 
-enum { FETCH_WAIT_MS = 500, RETRY_PAUSE_MS = 500, WHY_MAX = 256, SUBJECT_MAX = 256 };
+/* A pull request expires on the server well before the fetch stops
+** waiting for its answer, so that the answer is normally read whole. */
+enum {
+    FETCH_WAIT_MS = 500, EXPIRES_MS = FETCH_WAIT_MS / 2, RETRY_PAUSE_MS = 500,
+    PROGRESS_TICK_MS = 50, WHY_MAX = 256, SUBJECT_MAX = 256, INBOX_MAX = 128,
+    REPLY_MAX = INBOX_MAX + 24,
+};
 
 /* One consumer of the stream, and whether this worker may read it. */
 typedef struct Partition {
@@ -47,7 +63,10 @@ typedef struct Partition {
     struct NatsSource *source;
     uint32_t index;
     char durable[SUBJECT_MAX], subject[SUBJECT_MAX];
-    natsSubscription *sub;          /* made at the first claim, kept */
+    char next[2 * SUBJECT_MAX];     /* where pull requests go */
+    char inbox[INBOX_MAX];          /* pull request K is answered on INBOX.K */
+    natsSubscription *sub;          /* on INBOX.*, made at the first claim, kept */
+    uint64_t requests;              /* fetch thread only: pull requests sent */
     /* Run thread only: */
     pthread_t thread;
     bool has_thread, releasing;
@@ -70,16 +89,21 @@ typedef struct NatsSource {
     Partition *parts;               /* `partitions` of them, or 1 */
     SlLeases leases;
     SlCtx *ctx;
-    pthread_t keeper;
-    bool has_keeper;
-    atomic_bool closing;            /* destroy: the keeper returns */
+    pthread_t keeper, progress;
+    bool has_keeper, has_progress;
+    atomic_bool closing;            /* destroy: keeper and progress return */
     atomic_int fetchers;            /* fetch threads not yet returned */
+    pthread_mutex_t mu;             /* guards `pending` */
+    struct Pending *pending;        /* emitted, not yet committed */
 } NatsSource;
 
 /* The messages of one fetch, waiting for their records to be committed. */
 typedef struct Pending {
-    natsMsgList msgs;
+    struct Pending *prev, *next;    /* in the source's `pending` */
     Partition *from;
+    int64_t progressed;             /* ms: asked for, or last in-progress ack */
+    int count;
+    natsMsg *msgs[];                /* room for `batch` */
 } Pending;
 
 static const SlSetting settings[] = {
@@ -156,6 +180,7 @@ static int init(SlCtx *ctx, const SlConf *conf)
 {
     NatsSource *n = calloc(1, sizeof *n);
     if (!n) abort();
+    pthread_mutex_init(&n->mu, NULL);
     sl_set_state(ctx, n);
     n->ctx = ctx;
     if (!check_mode(ctx, conf)) return -1;
@@ -216,37 +241,27 @@ static bool ensure_consumer(SlCtx *ctx, NatsSource *n, const Partition *part)
     return s == NATS_OK || fail_js(ctx, "create the durable consumer", s, jerr);
 }
 
+/* The answers to our pull requests come to a private inbox. The library's
+** own limit on what an inbox holds would drop messages (then redelivered
+** only after ack_wait_ms): the pull requests bound it instead. */
 static bool subscribe(SlCtx *ctx, NatsSource *n, Partition *part)
 {
     if (part->sub) return true;
     if (!ensure_consumer(ctx, n, part)) return false;
-    jsSubOptions so;
-    jsSubOptions_Init(&so);
-    so.Stream = n->stream;
-    so.Consumer = part->durable;
-    jsErrCode jerr = 0;
-    natsStatus s = js_PullSubscribe(&part->sub, n->js, part->subject, part->durable, NULL,
-                                    &so, &jerr);
-    return s == NATS_OK || fail_js(ctx, "subscribe", s, jerr);
-}
-
-/* ---- Acknowledging ----------------------------------------------------- */
-
-/* Runs once every sink has written the batch (or given up on it). An ack
-** that is lost on the way only means the message comes again. */
-static void on_commit(void *user, bool committed)
-{
-    Pending *p = user;
-    for (int i = 0; i < p->msgs.Count; i++) {
-        if (committed) natsMsg_Ack(p->msgs.Msgs[i], NULL);
-        else natsMsg_Nak(p->msgs.Msgs[i], NULL);
+    snprintf(part->next, sizeof part->next, "$JS.API.CONSUMER.MSG.NEXT.%s.%s", n->stream,
+             part->durable);
+    natsInbox *inbox = NULL;
+    natsStatus s = natsInbox_Create(&inbox);
+    if (s == NATS_OK) {
+        char filter[INBOX_MAX + 2];
+        snprintf(part->inbox, sizeof part->inbox, "%s", inbox);
+        snprintf(filter, sizeof filter, "%s.*", part->inbox);
+        s = natsConnection_SubscribeSync(&part->sub, n->nc, filter);
     }
-    atomic_fetch_sub(&p->from->inflight, 1);
-    natsMsgList_Destroy(&p->msgs);
-    free(p);
+    natsInbox_Destroy(inbox);
+    if (s == NATS_OK) s = natsSubscription_SetPendingLimits(part->sub, -1, -1);
+    return s == NATS_OK || fail_js(ctx, "subscribe", s, 0);
 }
-
-/* ---- Fetching ---------------------------------------------------------- */
 
 static int64_t now_ms(void)
 {
@@ -260,47 +275,213 @@ static void pause_ms(int64_t ms)
     nanosleep(&(struct timespec){ ms / 1000, ms % 1000 * 1000000 }, NULL);
 }
 
-static void emit_fetched(Partition *part, natsMsgList *msgs)
+/* ---- Acknowledging ----------------------------------------------------- */
+
+/* The messages came to a plain inbox, not through the library's JetStream
+** subscription, so they are acknowledged by answering their reply subject
+** with the JetStream verb: +ACK, -NAK (deliver again now), +WPI (in
+** progress: restart the ack_wait_ms clock). An answer lost on the way only
+** means the message comes again. */
+static void answer(natsConnection *nc, natsMsg *const *msgs, int count, const char *verb)
+{
+    for (int i = 0; i < count; i++)
+        natsConnection_PublishString(nc, natsMsg_GetReply(msgs[i]), verb);
+}
+
+static void free_pending(Pending *p)
+{
+    for (int i = 0; i < p->count; i++) natsMsg_Destroy(p->msgs[i]);
+    free(p);
+}
+
+static void list_pending(NatsSource *n, Pending *p)
+{
+    pthread_mutex_lock(&n->mu);
+    p->next = n->pending;
+    if (p->next) p->next->prev = p;
+    n->pending = p;
+    pthread_mutex_unlock(&n->mu);
+}
+
+static void unlist_pending(NatsSource *n, Pending *p)
+{
+    pthread_mutex_lock(&n->mu);
+    if (p->prev) p->prev->next = p->next;
+    else n->pending = p->next;
+    if (p->next) p->next->prev = p->prev;
+    pthread_mutex_unlock(&n->mu);
+}
+
+/* Runs once every sink has written the batch (or given up on it). */
+static void on_commit(void *user, bool committed)
+{
+    Pending *p = user;
+    NatsSource *n = p->from->source;
+    unlist_pending(n, p);
+    answer(n->nc, p->msgs, p->count, committed ? "+ACK" : "-NAK");
+    atomic_fetch_sub(&p->from->inflight, 1);
+    free_pending(p);
+}
+
+/* Records held in a worker longer than ack_wait_ms (a slow sink, an open
+** window) would be delivered again, though not lost: each batch still
+** uncommitted says "in progress" every ack_wait_ms / 2. Not once the lease
+** of its partition is no longer confirmed: then its messages must go to
+** whoever reads the partition now. */
+static void progress_round(NatsSource *n)
+{
+    int64_t now = now_ms();
+    pthread_mutex_lock(&n->mu);
+    for (Pending *p = n->pending; p; p = p->next) {
+        if (now - p->progressed < n->ack_wait_ms / 2) continue;
+        if (now >= atomic_load(&p->from->lease_until)) continue;
+        answer(n->nc, p->msgs, p->count, "+WPI");
+        p->progressed = now;
+    }
+    pthread_mutex_unlock(&n->mu);
+}
+
+static void *progress_thread(void *arg)
+{
+    NatsSource *n = arg;
+    int64_t tick = n->ack_wait_ms / 4 < PROGRESS_TICK_MS ? n->ack_wait_ms / 4 : PROGRESS_TICK_MS;
+    while (!atomic_load(&n->closing)) {
+        progress_round(n);
+        pause_ms(tick);
+    }
+    return NULL;
+}
+
+/* Messages that came to the inbox but were never fetched from it (late
+** answers) are handed back at once rather than after ack_wait_ms. Only
+** while no fetch thread reads the inbox. */
+static void give_back(NatsSource *n, Partition *part)
+{
+    natsMsg *m = NULL;
+    while (part->sub && natsSubscription_NextMsg(&m, part->sub, 0) == NATS_OK) {
+        if (natsMsg_GetReply(m)) answer(n->nc, &m, 1, "-NAK");
+        natsMsg_Destroy(m);
+    }
+}
+
+/* ---- Fetching ---------------------------------------------------------- */
+
+static void emit_fetched(Partition *part, Pending *p)
 {
     SlCtx *ctx = part->ctx;
     SlBatch *b = sl_batch_new();
     uint64_t bytes = 0;
-    for (int i = 0; i < msgs->Count; i++) {
-        natsMsg *m = msgs->Msgs[i];
-        const char *subject = natsMsg_GetSubject(m);
-        int len = natsMsg_GetDataLength(m);
+    for (int i = 0; i < p->count; i++) {
+        const char *subject = natsMsg_GetSubject(p->msgs[i]);
+        int len = natsMsg_GetDataLength(p->msgs[i]);
         bytes += (uint64_t)len;
-        sl_inmsg_add(&part->source->in, b, natsMsg_GetData(m), (size_t)len, subject,
+        sl_inmsg_add(&part->source->in, b, natsMsg_GetData(p->msgs[i]), (size_t)len, subject,
                      strlen(subject));
     }
     sl_count_bytes_in(ctx, bytes);
-    Pending *p = malloc(sizeof *p);
-    if (!p) abort();
-    *p = (Pending){ .msgs = *msgs, .from = part };
+    list_pending(part->source, p);
     atomic_fetch_add(&part->inflight, 1);
     sl_batch_on_commit(b, on_commit, p);
     sl_emit(ctx, b);
 }
 
+static void fetch_failed(Partition *part, const char *why)
+{
+    /* Usually the server is away; the connection comes back by itself. */
+    if (!part->logged_fetch_error)
+        sl_log(part->ctx, "cannot fetch from %s: %s; retrying", part->durable, why);
+    part->logged_fetch_error = true;
+}
+
+static bool status_failed(Partition *part, natsStatus s)
+{
+    char why[WHY_MAX];
+    sl_nats_describe(s, why, sizeof why);
+    fetch_failed(part, why);
+    return false;
+}
+
+/* How one wait for messages ended. */
+typedef enum { GOT_ALL, NO_MESSAGES, ENDED, WAITED, FAILED } Answer;
+
+/* The server's status ending pull request `reply` (404: nothing to
+** deliver; 408: expired; others, e.g. 409, refuse the request). */
+static Answer request_ended(Partition *part, natsMsg *m)
+{
+    const char *code = NULL, *why = NULL;
+    natsMsgHeader_Get(m, "Status", &code);
+    if (code && !strcmp(code, "404")) return NO_MESSAGES;
+    if (code && !strcmp(code, "408")) return ENDED;
+    natsMsgHeader_Get(m, "Description", &why);
+    char text[WHY_MAX];
+    snprintf(text, sizeof text, "status %s %s", code ? code : "?", why ? why : "");
+    fetch_failed(part, text);
+    return FAILED;
+}
+
+/* Takes what comes to the inbox into `p`, up to `want`, until the answer
+** to `reply` ends (NULL: none awaited) or `deadline`. Messages answering
+** an earlier request are as good as any; its statuses are stale. Status
+** messages carry no reply subject, JetStream's messages always do. */
+static Answer collect(Partition *part, Pending *p, int want, const char *reply, int64_t deadline)
+{
+    while (p->count < want) {
+        int64_t left = deadline - now_ms();
+        natsMsg *m = NULL;
+        natsStatus s = natsSubscription_NextMsg(&m, part->sub, left > 0 ? left : 0);
+        if (s == NATS_TIMEOUT) return WAITED;
+        if (s != NATS_OK) {
+            status_failed(part, s);
+            return FAILED;
+        }
+        if (natsMsg_GetReply(m)) {
+            p->msgs[p->count++] = m;
+            continue;
+        }
+        bool ours = reply && !strcmp(natsMsg_GetSubject(m), reply);
+        Answer a = ours ? request_ended(part, m) : WAITED;
+        natsMsg_Destroy(m);
+        if (ours) return a;
+    }
+    return GOT_ALL;
+}
+
+/* Asks for `want` messages, answered on a new INBOX.K. */
+static bool pull(Partition *part, int want, bool no_wait, char reply[REPLY_MAX])
+{
+    char body[96];
+    snprintf(reply, REPLY_MAX, "%s.%" PRIu64, part->inbox, ++part->requests);
+    int len = no_wait ? snprintf(body, sizeof body, "{\"batch\":%d,\"no_wait\":true}", want)
+                      : snprintf(body, sizeof body, "{\"batch\":%d,\"expires\":%" PRId64 "}",
+                                 want, (int64_t)EXPIRES_MS * 1000000);
+    natsStatus s = natsConnection_PublishRequest(part->source->nc, part->next, reply, body, len);
+    return s == NATS_OK || status_failed(part, s);
+}
+
+/* One batch, within FETCH_WAIT_MS: what already waits in the inbox, then
+** what the server has now (no_wait), and only if that is nothing, what
+** arrives within EXPIRES_MS. The server's ack_wait_ms clock of a message
+** starts when it is sent: no later than the pull request, or for one that
+** already waited, at an unknown time, hence an in-progress ack at once. */
 static void fetch_once(Partition *part)
 {
-    natsMsgList msgs = { 0 };
-    jsErrCode jerr = 0;
-    natsStatus s = natsSubscription_Fetch(&msgs, part->sub, (int)part->source->batch,
-                                          FETCH_WAIT_MS, &jerr);
-    if (s == NATS_OK) {
-        part->logged_fetch_error = false;
-        emit_fetched(part, &msgs);
-    } else if (s != NATS_TIMEOUT) {
-        /* Usually the server is away; the connection comes back by itself. */
-        if (!part->logged_fetch_error) {
-            char why[WHY_MAX];
-            sl_nats_describe(s, why, sizeof why);
-            sl_log(part->ctx, "cannot fetch from %s: %s; retrying", part->durable, why);
-        }
-        part->logged_fetch_error = true;
-        pause_ms(RETRY_PAUSE_MS);
-    }
+    int want = (int)part->source->batch;
+    int64_t start = now_ms(), deadline = start + FETCH_WAIT_MS;
+    Pending *p = calloc(1, sizeof *p + (size_t)want * sizeof *p->msgs);
+    if (!p) abort();
+    p->from = part;
+    char reply[REPLY_MAX];
+    Answer a = collect(part, p, want, NULL, 0);
+    p->progressed = p->count ? start - part->source->ack_wait_ms : start;
+    if (a == WAITED)
+        a = pull(part, want - p->count, true, reply) ? collect(part, p, want, reply, deadline)
+                                                     : FAILED;
+    if (a == NO_MESSAGES && p->count == 0)
+        a = pull(part, want, false, reply) ? collect(part, p, want, reply, deadline) : FAILED;
+    if (a != FAILED) part->logged_fetch_error = false;
+    if (p->count) emit_fetched(part, p);
+    else free(p);
+    if (a == FAILED) pause_ms(RETRY_PAUSE_MS);
 }
 
 /* Fetches while told to, and only while the lease is surely still ours
@@ -401,7 +582,9 @@ static void finish_releases(NatsSource *n, int64_t round)
         if (!part->releasing) continue;
         bool drained = !part->has_thread && atomic_load(&part->inflight) == 0;
         if (!drained && round < part->release_by) continue;
+        atomic_store(&part->lease_until, 0);
         sl_leases_release(&n->leases, p);
+        if (drained) give_back(n, part);
         part->releasing = false;
         sl_log(n->ctx, "partition %" PRIu32 ": released%s", p,
                drained ? "" : " before its batches were committed");
@@ -409,13 +592,17 @@ static void finish_releases(NatsSource *n, int64_t round)
 }
 
 /* Below the fair share: claim free partitions, starting at a place that
-** depends on our rank so that workers joining together rarely collide. */
+** depends on our rank so that workers joining together rarely collide.
+** Each claim may create a consumer, slow on a busy server: what does not
+** fit in a third of lease_ms waits for the next round, or the leases
+** already held would expire before their renewal. */
 static bool claim(NatsSource *n, uint32_t share, int64_t round)
 {
     SlLeases *l = &n->leases;
     uint32_t held = held_not_releasing(n);
     uint32_t first = (uint32_t)((uint64_t)l->rank * n->partitions / l->members);
     for (uint32_t i = 0; i < n->partitions && held < share; i++) {
+        if (now_ms() - round > n->lease_ms / 3) break;
         uint32_t p = (first + i) % n->partitions;
         Partition *part = &n->parts[p];
         if (l->taken[p] || sl_leases_held(l, p) || part->has_thread) continue;
@@ -464,12 +651,21 @@ static void *keeper_thread(void *arg)
     return NULL;
 }
 
+static void start_progress(NatsSource *n)
+{
+    if (pthread_create(&n->progress, NULL, progress_thread, n)) abort();
+    n->has_progress = true;
+}
+
 static int start(SlCtx *ctx)
 {
     NatsSource *n = sl_state(ctx);
-    if (!n->group)
-        return sl_nats_open(ctx, n->url, NULL, &n->nc, &n->js) && subscribe(ctx, n, n->parts)
-               ? 0 : -1;
+    if (!n->group) {
+        if (!sl_nats_open(ctx, n->url, NULL, &n->nc, &n->js) || !subscribe(ctx, n, n->parts))
+            return -1;
+        start_progress(n);
+        return 0;
+    }
     /* Bucket operations must answer well within a lease. */
     jsOptions o;
     jsOptions_Init(&o);
@@ -479,6 +675,7 @@ static int start(SlCtx *ctx)
         return -1;
     if (pthread_create(&n->keeper, NULL, keeper_thread, n)) abort();
     n->has_keeper = true;
+    start_progress(n);
     return 0;
 }
 
@@ -503,14 +700,16 @@ static void destroy(void *state)
 {
     NatsSource *n = state;
     if (!n) return;
-    if (n->has_keeper) {
-        atomic_store(&n->closing, true);
-        pthread_join(n->keeper, NULL);
-    }
+    atomic_store(&n->closing, true);
+    if (n->has_keeper) pthread_join(n->keeper, NULL);
+    if (n->has_progress) pthread_join(n->progress, NULL);
     if (n->group) sl_leases_close(&n->leases);
-    for (uint32_t p = 0; n->parts && p < (n->partitions ? n->partitions : 1); p++)
+    for (uint32_t p = 0; n->parts && p < (n->partitions ? n->partitions : 1); p++) {
+        give_back(n, &n->parts[p]);
         natsSubscription_Destroy(n->parts[p].sub);
+    }
     sl_nats_close(n->nc, n->js);
+    pthread_mutex_destroy(&n->mu);
     free(n->parts);
     free(n);
 }

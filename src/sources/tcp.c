@@ -4,7 +4,7 @@
 ** `peer` and `received_at`).
 **
 ** One thread serves every connection with poll(): each readable socket
-** gets one 64 KiB read per round, so a fast client cannot starve the
+** gets one 256 KiB read per round, so a fast client cannot starve the
 ** others, and lines go straight from the shared read buffer into the
 ** batch. A batch is emitted when full, or as soon as no socket has data
 ** (so a trickle still arrives promptly). While sl_emit waits for room
@@ -25,7 +25,7 @@
 #include <unistd.h>
 
 enum {
-    READ_BYTES = 64 * 1024,
+    READ_BYTES = 256 * 1024,
     DRAIN_QUIET_MS = 100,   /* at stop: clients quiet this long are done */
     DRAIN_MAX_MS = 5000,    /* at stop: a client still sending is cut off */
     ACCEPT_RETRY_MS = 100,  /* out of file descriptors: wait for some to free */

@@ -31,23 +31,35 @@ static bool same_name(const char *a, uint32_t alen, const char *b, uint32_t blen
     return alen == blen && (a == b || !memcmp(a, b, alen));
 }
 
+int32_t columnar_field_index(const SlMap *m, const ColumnName *n)
+{
+    for (uint32_t j = 0; j < m->count; j++)
+        if (same_name(m->fields[j].name, m->fields[j].name_len, n->name, n->len)) return (int32_t)j;
+    return -1;
+}
+
 const SlValue *columnar_field(const SlRecord *r, const ColumnName *n, uint32_t *hint)
 {
     const SlMap *m = &r->fields;
     if (*hint < m->count && same_name(m->fields[*hint].name, m->fields[*hint].name_len, n->name, n->len))
         return &m->fields[*hint].value;
-    for (uint32_t j = 0; j < m->count; j++)
-        if (same_name(m->fields[j].name, m->fields[j].name_len, n->name, n->len)) {
-            *hint = j;
-            return &m->fields[j].value;
-        }
-    return NULL;
+    int32_t j = columnar_field_index(m, n);
+    if (j < 0) return NULL;
+    *hint = (uint32_t)j;
+    return &m->fields[j].value;
 }
 
-static void add_name(Columnar *c, const char *name, uint32_t len)
+void columnar_add_name(Columnar *c, const char *name, uint32_t len)
 {
     c->names = columnar_grow(c->names, &c->names_cap, c->nnames + 1, sizeof *c->names);
     c->names[c->nnames++] = (ColumnName){ name, len };
+}
+
+int32_t columnar_name_index(const Columnar *c, const char *name, uint32_t len)
+{
+    for (size_t k = 0; k < c->nnames; k++)
+        if (same_name(c->names[k].name, c->names[k].len, name, len)) return (int32_t)k;
+    return -1;
 }
 
 /* Every field name of the window's records, in order of first appearance. */
@@ -57,10 +69,9 @@ static void collect_names(Columnar *c, const Window *w)
         const SlMap *m = &window_record(w, i)->fields;
         for (uint32_t j = 0; j < m->count; j++) {
             ColumnName n = { m->fields[j].name, m->fields[j].name_len };
-            bool known = j < c->nnames && same_name(c->names[j].name, c->names[j].len, n.name, n.len);
-            for (size_t k = 0; !known && k < c->nnames; k++)
-                known = same_name(c->names[k].name, c->names[k].len, n.name, n.len);
-            if (!known) add_name(c, n.name, n.len);
+            bool known = (j < c->nnames && same_name(c->names[j].name, c->names[j].len, n.name, n.len))
+                         || columnar_name_index(c, n.name, n.len) >= 0;
+            if (!known) columnar_add_name(c, n.name, n.len);
         }
     }
 }
@@ -83,7 +94,7 @@ void columnar_names(Columnar *c, const Window *w, const char *const *fields, siz
 {
     c->nnames = 0;
     if (fields)
-        for (size_t i = 0; i < nfields; i++) add_name(c, fields[i], (uint32_t)strlen(fields[i]));
+        for (size_t i = 0; i < nfields; i++) columnar_add_name(c, fields[i], (uint32_t)strlen(fields[i]));
     else
         collect_names(c, w);
 }
@@ -398,7 +409,9 @@ void columnar_free(Columnar *c)
     free(c->names);
     free(c->values);
     free(c->columns);
-    free(c->cells);
+    free(c->layout);
+    free(c->at);
     free(c->planned);
     free(c->read);
+    free(c->runs);
 }

@@ -11,8 +11,10 @@
 **
 ** Functions of ABI v2 exchange binary columnar batches (sluice_batch.h)
 ** instead: columnar_plan and columnar_write lay the window out straight
-** into the guest's input buffer, columnar_merge reads the output back
-** (colbinary.c). Both forms share the scratch space below.
+** into the guest's input buffer, and the output is merged back into copies
+** of the window's records (columnar_merge) or into the records where they
+** are (columnar_update) (colbinary.c). Both forms share the scratch space
+** below.
 */
 #ifndef SLUICE_COLUMNAR_H
 #define SLUICE_COLUMNAR_H
@@ -36,7 +38,16 @@ typedef struct DecodedColumn {
 typedef struct PlannedColumn {
     sb_type type;
     size_t bytes;                   /* of a string or json column's values */
+    sb_column_out out;              /* while written: where its parts go */
+    uint32_t offset;                /* and the string bytes written so far */
 } PlannedColumn;
+
+/* Output rows [row0, row0 + rows) of a binary output update records
+** [first, first + rows) of `batch`: their new values are made there. */
+typedef struct UpdateRun {
+    SlBatch *batch;
+    uint32_t first, rows, row0;
+} UpdateRun;
 
 /* Scratch space reused from call to call (one per function instance). */
 typedef struct Columnar {
@@ -48,13 +59,19 @@ typedef struct Columnar {
     DecodedColumn *columns;
     size_t ncolumns, columns_cap;
     /* The binary form (ABI v2). */
-    const SlValue **cells;          /* column k, row i: cells[k * rows + i] */
-    size_t cells_cap;
+    ColumnName *layout;             /* the field names of the last layout seen */
+    uint32_t nlayout;
+    size_t layout_cap;
+    int32_t *at;                    /* in that layout, column k's field, or -1 */
+    size_t at_cap;
     PlannedColumn *planned;
-    size_t planned_cap;
+    size_t nplanned, planned_cap;
     size_t size;                    /* of the planned batch, in bytes */
     sb_column *read;                /* the output's columns */
-    size_t read_cap;
+    size_t nread, read_cap;
+    uint32_t read_rows;
+    UpdateRun *runs;                /* the records the output updates */
+    size_t nruns, runs_cap;
 } Columnar;
 
 /* Encodes the window into c->json: the columns are `fields` when given,
@@ -89,6 +106,17 @@ void columnar_write(Columnar *c, const Window *w, uint8_t *dst);
 bool columnar_merge(Columnar *c, SlBatch *out, const uint8_t *bytes, size_t len,
                     const Window *in, const char *key_field, char *why, size_t why_size);
 
+/* columnar_merge in steps, for windows whose records are updated where
+** they are. columnar_read checks the output (the bytes must live until the
+** next step) and tells whether it updates the window's records; then
+** either columnar_update sets the output's columns as fields of the
+** window's records, in their own batches (all or, failing, none of them),
+** or columnar_new_rows appends the rows to `out` as new records. */
+bool columnar_read(Columnar *c, const uint8_t *bytes, size_t len, const Window *in,
+                   bool *update, char *why, size_t why_size);
+bool columnar_update(Columnar *c, const Window *in, char *why, size_t why_size);
+bool columnar_new_rows(Columnar *c, SlBatch *out, char *why, size_t why_size);
+
 /* ---- Shared by both forms (columnar.c) ---- */
 
 /* Grows a scratch array to hold `need` items of `size` bytes. */
@@ -96,9 +124,14 @@ void *columnar_grow(void *items, size_t *cap, size_t need, size_t size);
 /* Sets c->names to `fields` when given, else every field of the window's
 ** records in order of first appearance. */
 void columnar_names(Columnar *c, const Window *w, const char *const *fields, size_t nfields);
+void columnar_add_name(Columnar *c, const char *name, uint32_t len);
+/* The column of that name, or -1. */
+int32_t columnar_name_index(const Columnar *c, const char *name, uint32_t len);
 /* A field's value, looking first at position *hint (records of one source
 ** usually list their fields in the same order); NULL if absent. */
 const SlValue *columnar_field(const SlRecord *r, const ColumnName *n, uint32_t *hint);
+/* The position of the first field of that name in m, or -1. */
+int32_t columnar_field_index(const SlMap *m, const ColumnName *n);
 /* Gives the output rows from first_row on the keyed window's key when they
 ** lack it. */
 void columnar_restore_key(SlBatch *out, uint32_t first_row, const Window *in, const char *key);

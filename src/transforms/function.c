@@ -6,7 +6,16 @@
 ** as one columnar document (columnar JSON for functions of ABI v1,
 ** columnar.c; a binary batch for v2, colbinary.c), handed to the function,
 ** and the function's output is turned back into records (v2: by default
-** the window's records, updated with the columns the function returned). A failed call
+** the window's records, updated with the columns the function returned).
+**
+** In place: when a v2 function's windows take records in arrival order
+** (no key; by count or duration), the windows keep the batches the records
+** came in, and an update changes the records where they are: each batch,
+** once none of its records is in a window still to run, is emitted itself,
+** with its own acknowledgement, and nothing is copied. Records that leave
+** their batch instead (a failed window's, or those new rows replace) are
+** always the first ones left in it, after the records before them there
+** have been copied out and emitted, so that the order holds. A failed call
 ** (trap, guest error, limit, ABI breach, or an output that is not an object
 ** of equal-length arrays) fails the whole window, whose records are then
 ** routed by `on_error`: to NAME.errors with the reason, dropped (counted),
@@ -137,8 +146,9 @@ typedef struct Worker {
 
 /* One window to run, and what came of it. */
 typedef struct Job {
-    const Window *window;
-    SlBatch *out;                   /* where its output records go */
+    Window *window;
+    SlBatch *out;                   /* where its output records go; NULL: in place */
+    SlBuf output;                   /* in place: the output, applied in window order */
     bool failed;
     char reason[1400];
 } Job;
@@ -167,6 +177,8 @@ struct Function {
     OnError on_error;
     bool stopped;                   /* on_error: stop has fired */
     uint64_t dropped;               /* windows dropped, for rate-limited logs */
+    bool in_place;                  /* records updated where they are */
+    Job solo;                       /* the job of a single instance */
     Worker *workers;
     size_t nworkers;
     Pool pool;
@@ -232,6 +244,12 @@ static void run_job(Worker *w, Job *job)
                  err.kind == SFN_OK ? "input" : sfn_kind_name(err.kind), err.message);
         return;
     }
+    if (!job->out) {
+        job->output.len = 0;
+        if (out_len) sl_buf_put(&job->output, out, out_len);
+        job->failed = false;
+        return;
+    }
     char why[600];
     bool decoded = sfn_instance_abi(w->instance) == 1
                        ? columnar_decode(&w->codec, job->out, (const char *)out, out_len,
@@ -243,6 +261,14 @@ static void run_job(Worker *w, Job *job)
                  sfn_module_name(fn->module), why);
         return;
     }
+    job->failed = false;
+}
+
+/* Readies a job for window w, keeping its output buffer. */
+static void job_reset(Job *job, Window *w, SlBatch *out)
+{
+    job->window = w;
+    job->out = out;
     job->failed = false;
 }
 
@@ -353,9 +379,92 @@ static void hold_window_acks(SlBatch *out, const Window *w)
     }
 }
 
+/* ---- In place -------------------------------------------------------- */
+
+/* The window's records leave their batches (rejected, dropped, or replaced
+** by new rows). The records before them in the first of those batches,
+** which earlier windows updated, go out first, copied: the batches before
+** it have gone already, so the order holds. */
+static void take_out(SlCtx *ctx, const Window *w)
+{
+    Segment *first = w->refs[0].segment;
+    if (first->skip < w->refs[0].index) {
+        SlBatch *before = sl_batch_new();
+        for (uint32_t i = first->skip; i < w->refs[0].index; i++)
+            sl_batch_add_copy(before, &first->batch->records[i]);
+        sl_batch_hold_ack(before, first->batch);
+        sl_emit(ctx, before);
+    }
+    for (uint32_t i = 0; i < w->count; i++) w->refs[i].segment->skip = w->refs[i].index + 1;
+}
+
+/* Applies a job's output: its window's records are updated, or new rows
+** replace them. False, with the reason in the job, when the output is not
+** a valid batch (then nothing has changed). */
+static bool apply_output(SlCtx *ctx, Function *fn, Job *job)
+{
+    Columnar *c = &fn->workers[0].codec;
+    const Window *w = job->window;
+    char why[600];
+    bool update;
+    SlBatch *rows = NULL;
+    bool ok = columnar_read(c, (const uint8_t *)job->output.data, job->output.len, w, &update,
+                            why, sizeof why);
+    if (ok && update) {
+        ok = columnar_update(c, w, why, sizeof why);
+    } else if (ok) {
+        rows = sl_batch_new();
+        ok = columnar_new_rows(c, rows, why, sizeof why);
+    }
+    if (!ok) {
+        sl_batch_free(rows);
+        snprintf(job->reason, sizeof job->reason, "function %s: output: %s",
+                 sfn_module_name(fn->module), why);
+        return false;
+    }
+    if (rows) {
+        take_out(ctx, w);
+        hold_window_acks(rows, w);
+        sl_emit(ctx, rows);
+    }
+    return true;
+}
+
+/* Gives the window back, and emits the kept batches that no window still
+** to run refers to, in order. */
+static void settle(SlCtx *ctx, Function *fn, Window *w)
+{
+    window_release(w);
+    for (SlBatch *b; (b = windows_take_batch(fn->windows));) sl_emit(ctx, b);
+}
+
+/* A job's window, in window order: applied, or failed; then given back. */
+static void deliver_in_place(SlCtx *ctx, Function *fn, Job *job)
+{
+    Window *w = job->window;
+    if (fn->stopped) {
+        reject_not_run(ctx, fn, w);
+        take_out(ctx, w);
+    } else if (job->failed || !apply_output(ctx, fn, job)) {
+        window_failed(ctx, fn, w, job->reason);
+        take_out(ctx, w);
+    }
+    settle(ctx, fn, w);
+}
+
+/* One instance, in place: each window is run and applied in turn. */
+static void run_in_place(SlCtx *ctx, Function *fn, Window *ready, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        job_reset(&fn->solo, &ready[i], NULL);
+        if (!fn->stopped) run_job(&fn->workers[0], &fn->solo);
+        deliver_in_place(ctx, fn, &fn->solo);
+    }
+}
+
 /* One instance: windows run in turn; output goes out in batches of about
 ** SL_BATCH_RECORDS records. */
-static void run_serially(SlCtx *ctx, Function *fn, const Window *ready, size_t n)
+static void run_serially(SlCtx *ctx, Function *fn, Window *ready, size_t n)
 {
     SlBatch *out = sl_batch_new();
     for (size_t i = 0; i < n; i++) {
@@ -363,9 +472,9 @@ static void run_serially(SlCtx *ctx, Function *fn, const Window *ready, size_t n
             reject_not_run(ctx, fn, &ready[i]);
             continue;
         }
-        Job job = { .window = &ready[i], .out = out };
-        run_job(&fn->workers[0], &job);
-        if (job.failed) window_failed(ctx, fn, &ready[i], job.reason);
+        job_reset(&fn->solo, &ready[i], out);
+        run_job(&fn->workers[0], &fn->solo);
+        if (fn->solo.failed) window_failed(ctx, fn, &ready[i], fn->solo.reason);
         else hold_window_acks(out, &ready[i]);
         if (out->count >= SL_BATCH_RECORDS) {
             sl_emit(ctx, out);
@@ -375,29 +484,43 @@ static void run_serially(SlCtx *ctx, Function *fn, const Window *ready, size_t n
     sl_emit(ctx, out);
 }
 
-/* Several instances: one round over all windows, then emitted in order. */
-static void run_in_parallel(SlCtx *ctx, Function *fn, const Window *ready, size_t n)
+static void free_jobs(Pool *pool)
+{
+    for (size_t i = 0; i < pool->jobs_cap; i++) sl_buf_free(&pool->jobs[i].output);
+    free(pool->jobs);
+}
+
+/* A job's output records, or what becomes of its window's records. */
+static void emit_job(SlCtx *ctx, Function *fn, Job *job)
+{
+    if (fn->stopped) reject_not_run(ctx, fn, job->window);
+    else if (job->failed) window_failed(ctx, fn, job->window, job->reason);
+    if (fn->stopped || job->failed) {
+        sl_batch_free(job->out);
+        return;
+    }
+    hold_window_acks(job->out, job->window);
+    sl_emit(ctx, job->out);
+}
+
+/* Several instances: one round over all windows, then emitted (or, in
+** place, applied) in order. */
+static void run_in_parallel(SlCtx *ctx, Function *fn, Window *ready, size_t n)
 {
     Pool *pool = &fn->pool;
     if (n > pool->jobs_cap) {
-        free(pool->jobs);
+        free_jobs(pool);
         pool->jobs = calloc(n, sizeof *pool->jobs);
         if (!pool->jobs) abort();
         pool->jobs_cap = n;
     }
-    for (size_t i = 0; i < n; i++) pool->jobs[i] = (Job){ .window = &ready[i], .out = sl_batch_new() };
+    for (size_t i = 0; i < n; i++)
+        job_reset(&pool->jobs[i], &ready[i], fn->in_place ? NULL : sl_batch_new());
     pool->njobs = fn->stopped ? 0 : n;
     if (pool->njobs) run_round(fn);
     for (size_t i = 0; i < n; i++) {
-        Job *job = &pool->jobs[i];
-        if (fn->stopped) reject_not_run(ctx, fn, job->window);
-        else if (job->failed) window_failed(ctx, fn, job->window, job->reason);
-        if (fn->stopped || job->failed) {
-            sl_batch_free(job->out);
-        } else {
-            hold_window_acks(job->out, job->window);
-            sl_emit(ctx, job->out);
-        }
+        if (fn->in_place) deliver_in_place(ctx, fn, &pool->jobs[i]);
+        else emit_job(ctx, fn, &pool->jobs[i]);
     }
 }
 
@@ -408,18 +531,24 @@ static void reject_open_windows(SlCtx *ctx, Function *fn)
 {
     windows_close_all(fn->windows);
     size_t n;
-    const Window *open = windows_ready(fn->windows, &n);
-    for (size_t i = 0; i < n; i++) reject_not_run(ctx, fn, &open[i]);
+    Window *open = windows_ready(fn->windows, &n);
+    for (size_t i = 0; i < n; i++) {
+        reject_not_run(ctx, fn, &open[i]);
+        if (!fn->in_place) continue;
+        take_out(ctx, &open[i]);
+        settle(ctx, fn, &open[i]);
+    }
     windows_release_ready(fn->windows);
 }
 
 static void run_ready(SlCtx *ctx, Function *fn)
 {
     size_t n;
-    const Window *ready = windows_ready(fn->windows, &n);
+    Window *ready = windows_ready(fn->windows, &n);
     if (!n) return;
-    if (fn->nworkers == 1) run_serially(ctx, fn, ready, n);
-    else run_in_parallel(ctx, fn, ready, n);
+    if (fn->nworkers > 1) run_in_parallel(ctx, fn, ready, n);
+    else if (fn->in_place) run_in_place(ctx, fn, ready, n);
+    else run_serially(ctx, fn, ready, n);
     windows_release_ready(fn->windows);
     if (fn->stopped) reject_open_windows(ctx, fn);
 }
@@ -684,7 +813,8 @@ static int init(SlCtx *ctx, const SlConf *conf)
     problems = problems || load_module(ctx, fn, where, path);
     free(path);
     if (problems) return -1;
-    fn->windows = windows_new(&spec);
+    fn->in_place = sfn_instance_abi(fn->workers[0].instance) == 2 && window_spec_in_order(&spec);
+    fn->windows = windows_new(&spec, fn->in_place);
     fn->key_field = spec.key_field;
     return 0;
 }
@@ -729,7 +859,7 @@ static void stop_pool(Function *fn)
     pthread_mutex_destroy(&fn->pool.lock);
     pthread_cond_destroy(&fn->pool.wake);
     pthread_cond_destroy(&fn->pool.done);
-    free(fn->pool.jobs);
+    free_jobs(&fn->pool);
 }
 
 static void destroy(void *state)
@@ -745,6 +875,7 @@ static void destroy(void *state)
     if (fn->module) sfn_module_free(fn->module);
     if (fn->manifest) manifest_free(fn->manifest);
     windows_free(fn->windows);
+    sl_buf_free(&fn->solo.output);
     free(fn->fields);
     sl_buf_free(&fn->config);
     free(fn);

@@ -7,8 +7,14 @@
 ** positions). A key whose windows are all closed stays in the table until
 ** room is needed: then the idle keys are swept out at once, so a key that
 ** comes back often does not pay for a removal and re-insertion each time.
+**
+** Kept batches (window.h) are a list in arrival order that holds one
+** reference to each: a batch whose count is down to that one is in no
+** window any more. Windows in arrival order release the batches in that
+** order too, so the list is taken from its head.
 */
 #include "window.h"
+#include "../pipeline/ack.h"
 #include "../pipeline/encode.h"
 
 #include <stdio.h>
@@ -114,7 +120,7 @@ static void segment_release(Segment *s)
     free(s);
 }
 
-static void window_release(Window *w)
+void window_release(Window *w)
 {
     for (uint32_t i = 0; i < w->count; i++) segment_release(w->refs[i].segment);
     free(w->refs);
@@ -143,6 +149,8 @@ struct Windows {
     int64_t max_event_ns;           /* latest event time seen */
     bool seen_event;
     SlBuf key_text;                 /* scratch */
+    bool keep_batches;
+    Segment *kept, *kept_last;      /* oldest first */
 };
 
 static uint64_t hash_bytes(const char *s, size_t len)
@@ -371,11 +379,20 @@ static const char *add_one(Windows *ws, Segment *s, uint32_t i, int64_t now_ns,
     return NULL;
 }
 
+static void keep_segment(Windows *ws, Segment *s)
+{
+    s->refs++;
+    if (ws->kept_last) ws->kept_last->next = s;
+    else ws->kept = s;
+    ws->kept_last = s;
+}
+
 void windows_add(Windows *ws, SlCtx *ctx, SlBatch *batch, int64_t now_ns)
 {
     Segment *s = malloc(sizeof *s);
     if (!s) abort();
     *s = (Segment){ .batch = batch, .refs = 1 };   /* held while adding */
+    if (ws->keep_batches) keep_segment(ws, s);
     for (uint32_t i = 0; i < batch->count; i++) {
         char why[300];
         const char *reason = add_one(ws, s, i, now_ns, why, sizeof why);
@@ -388,11 +405,17 @@ void windows_add(Windows *ws, SlCtx *ctx, SlBatch *batch, int64_t now_ns)
 
 /* ---- The set of windows ---------------------------------------------- */
 
-Windows *windows_new(const WindowSpec *spec)
+bool window_spec_in_order(const WindowSpec *spec)
+{
+    return !spec->key_field && spec->kind != WINDOW_EVENT_TIME;
+}
+
+Windows *windows_new(const WindowSpec *spec, bool keep_batches)
 {
     Windows *ws = calloc(1, sizeof *ws);
     if (!ws) abort();
     ws->spec = *spec;
+    ws->keep_batches = keep_batches && window_spec_in_order(spec);
     index_rebuild(ws);
     if (!spec->key_field) key_insert(ws, "", 0, 0);  /* the one key */
     return ws;
@@ -410,11 +433,39 @@ void windows_release_ready(Windows *ws)
     ws->nready = 0;
 }
 
+SlBatch *windows_take_batch(Windows *ws)
+{
+    Segment *s = ws->kept;
+    if (!s || s->refs > 1) return NULL;
+    ws->kept = s->next;
+    if (!ws->kept) ws->kept_last = NULL;
+    SlBatch *b = s->batch;
+    if (s->skip) {
+        b->count -= s->skip;
+        memmove(b->records, b->records + s->skip, b->count * sizeof *b->records);
+    }
+    free(s);
+    return b;
+}
+
+/* Batches still kept at the end were never emitted: their records are not
+** written, so their sources must not hear that they were (ack.h). */
+static void free_kept(Windows *ws)
+{
+    while (ws->kept) {
+        Segment *s = ws->kept;
+        ws->kept = s->next;
+        sl_ack_abandon(s->batch->ack);
+        segment_release(s);
+    }
+}
+
 void windows_free(Windows *ws)
 {
     if (!ws) return;
     windows_release_ready(ws);
     for (uint32_t k = 0; k < ws->nkeys; k++) key_free(&ws->keys[k]);
+    free_kept(ws);
     free(ws->keys);
     free(ws->index);
     free(ws->ready);

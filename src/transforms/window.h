@@ -13,6 +13,13 @@
 ** time seen minus the allowed lateness, passes their end). With a key field
 ** each distinct value has windows of its own. Closed windows wait in a
 ** ready list, in the order they closed, until the caller runs them.
+**
+** Windows that take the records in arrival order (no key, by count or
+** duration) may also keep their batches: a batch is then not freed when no
+** window refers to it any more, but waits, in arrival order, until the
+** caller takes it back to emit it with its records updated in place. Its
+** first `skip` records are left out when it is taken: the caller has
+** handed them on otherwise (copied out, rejected, replaced by new rows).
 */
 #ifndef SLUICE_WINDOW_H
 #define SLUICE_WINDOW_H
@@ -38,7 +45,9 @@ int window_spec_read(SlCtx *ctx, const SlConf *node, WindowSpec *out);
 
 typedef struct Segment {
     SlBatch *batch;
-    uint32_t refs;
+    uint32_t refs;                  /* windows referring to it, + 1 if kept */
+    uint32_t skip;                  /* kept: the first records, handed on */
+    struct Segment *next;           /* kept: the next batch to arrive */
 } Segment;
 
 typedef struct WindowRef {
@@ -60,7 +69,10 @@ static inline SlRecord *window_record(const Window *w, uint32_t i)
 
 typedef struct Windows Windows;
 
-Windows *windows_new(const WindowSpec *spec);
+/* True when the spec's windows take records in arrival order, so that
+** windows_new may keep their batches. */
+bool window_spec_in_order(const WindowSpec *spec);
+Windows *windows_new(const WindowSpec *spec, bool keep_batches);
 void windows_free(Windows *ws);
 
 /* Takes the batch: puts each record in its window(s) and closes the windows
@@ -73,8 +85,13 @@ void windows_expire(Windows *ws, int64_t now_ns);
 void windows_close_all(Windows *ws);
 
 /* The closed windows, oldest first; after running them, the caller gives
-** them back with windows_release_ready (which frees kept batches). */
+** them back with windows_release_ready (which frees their batches unless
+** they are kept). window_release gives back one of them early. */
 Window *windows_ready(Windows *ws, size_t *count);
+void window_release(Window *w);
 void windows_release_ready(Windows *ws);
+/* Kept batches: the oldest, once no window refers to it, with its first
+** `skip` records left out; NULL while it is still in a window. */
+SlBatch *windows_take_batch(Windows *ws);
 
 #endif

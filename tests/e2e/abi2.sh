@@ -163,6 +163,32 @@ case_bad_output() {
     end_case "a malformed output batch fails the window with the reason, no crash"
 }
 
+# 3,000 records (three input batches) in windows of 7: updated where they
+# are, replaced by a new row, or rejected, in any mix; the output keeps the
+# input's order, with one instance or several. (mixed.c: how a window ends
+# depends on its first value.)
+case_mixed_in_place() {
+    seq 1 3000 | sed 's/^/2026-11-24T10:00:00Z,s1,/' >"$WORK/readings.csv"
+    local expected got instances
+    expected=$(seq 1 3000 | awk '{ w = int(($1 - 1) / 7); first = w * 7 + 1 }
+        first == 666 { next }
+        first % 10 == 0 { sum[w] += $1; if ($1 == first + 6 || $1 == 3000) print "sum " sum[w]; next }
+        { print "seen " $1 }' | md5sum)
+    for instances in 1 3; do
+        fn_pipeline "    module: $W/mixed.wasm
+    window: {count: 7}
+    instances: $instances"
+        run "$SLUICE" run p.yaml
+        want_status 0
+        got=$(sed -E 's/.*"value":([0-9]+),"seen":true}$/seen \1/; s/^\{"sum":([0-9]+)}$/sum \1/' \
+            "$WORK/out.ndjson" | md5sum)
+        want_eq "output with $instances instances" "$got" "$expected"
+        want_eq "rejected with $instances instances" \
+            "$(grep -c 'function mixed: error: bad_value' "$WORK/errors.ndjson")" 7
+    done
+    end_case "in place: updated, replaced and failed windows across batches keep the order"
+}
+
 # ---- fn run and fn test ------------------------------------------------------
 
 case_fn_run() {
@@ -213,7 +239,7 @@ EOF
 }
 
 build_guests
-for c in update config_per_record new_rows_keyed guest_failures bad_output fn_run fn_test; do
+for c in update config_per_record new_rows_keyed guest_failures bad_output mixed_in_place fn_run fn_test; do
     "case_$c"
 done
 finish abi2

@@ -163,6 +163,24 @@ case_kill() {
 case_kill
 finish_case "source: kill -9 mid-run and restart loses nothing; duplicates bounded"
 
+# ---- slow sink, short ack_wait: in-progress acks prevent redeliveries --------
+case_progress() {
+    # 1100 messages in 4 batches of 300, each taking 1.5 s to write: the
+    # later batches wait far longer than ack_wait_ms (1 s) before their ack.
+    source_pipeline "$WORK/p.yaml" reader-p "$WORK/p.ndjson" 1500
+    sed -i 's/batch: 100/batch: 300/' "$WORK/p.yaml"
+    run_sluice "$WORK/p.yaml"
+    wait_for_distinct "$WORK/p.ndjson" $((N + 100)) 40
+    sleep 1.5
+    stop_sluice
+    [ "$status" -eq 0 ] || problems+=("exit status $status: $(head -c 300 "$WORK/err")")
+    want_eq "distinct records" "$(distinct "$WORK/p.ndjson")" $((N + 100))
+    want_eq "records written (redelivered duplicates)" "$(lines "$WORK/p.ndjson")" $((N + 100))
+    want_eq "messages left unacknowledged" "$(jsctl pending SENSORS reader-p)" 0
+}
+case_progress
+finish_case "source: batches held longer than ack_wait_ms are kept in progress, not redelivered"
+
 # ---- generate -> nats sink -> stream -----------------------------------------
 case_sink() {
     jsctl create OUT 'out.>' || problems+=("cannot create OUT")

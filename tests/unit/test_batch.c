@@ -281,7 +281,7 @@ typedef struct TestWindow {
 
 static void window_of(TestWindow *t, SlBatch *b)
 {
-    t->segment = (Segment){ b, 1 };
+    t->segment = (Segment){ .batch = b, .refs = 1 };
     for (uint32_t i = 0; i < b->count; i++) t->refs[i] = (WindowRef){ &t->segment, i };
     t->window = (Window){ .refs = t->refs, .count = b->count, .cap = 8 };
 }
@@ -407,6 +407,49 @@ TEST(bad_outputs_append_nothing)
     sl_batch_free(in);
 }
 
+/* In place: the window's records change in their own batch, metadata and
+** all; an output that fails (a bad json cell in the last row) changes none. */
+TEST(output_updates_the_records_in_place)
+{
+    SlBatch *in = three_readings();
+    TestWindow t;
+    window_of(&t, in);
+    static const char *const labels[] = { "x", NULL, "z" };
+    static const char *const extra[] = { "[1]", "{\"a\":2}", "null" };
+    const Col cols[] = { { "sensor", SB_STRING, labels, 0, 0, 0, 0 },
+                         { "extra", SB_JSON, extra, 0, 0, 0, 0 } };
+    size_t size;
+    uint8_t *bytes = build(cols, 2, 3, 0, &size);
+    Columnar c = { 0 };
+    char why[300];
+    bool update;
+    CHECK(columnar_read(&c, bytes, size, &t.window, &update, why, sizeof why) && update);
+    CHECK(columnar_update(&c, &t.window, why, sizeof why));
+    free(bytes);
+    CHECK_EQ_INT(in->count, 3);
+    const SlRecord *r = &in->records[1];
+    CHECK_EQ_INT(r->fields.count, 4); /* time, sensor, value, extra */
+    CHECK_EQ_INT(sl_get(r, "sensor")->type, SL_NULL);
+    CHECK(sl_get(r, "extra")->type == SL_MAP && sl_get(r, "value")->as.i == 1);
+    CHECK(sl_get(&in->records[2], "sensor")->len == 1 && sl_get(&in->records[2], "sensor")->as.s[0] == 'z');
+    CHECK(sl_get(&in->records[0], "tags")->type == SL_ARRAY);
+    CHECK(sl_map_get(&r->meta, "source", 6) != NULL);
+
+    static const char *const bad[] = { "1", "2", "{oops" };
+    const Col broken[] = { { "sensor", SB_STRING, labels, 0, 0, 0, 0 },
+                           { "late", SB_JSON, bad, 0, 0, 0, 0 } };
+    bytes = build(broken, 2, 3, 0, &size);
+    CHECK(columnar_read(&c, bytes, size, &t.window, &update, why, sizeof why) && update);
+    CHECK(!columnar_update(&c, &t.window, why, sizeof why));
+    CHECK(strstr(why, "column 'late', row 2"));
+    CHECK_EQ_INT(in->records[0].fields.count, 5);
+    CHECK(sl_get(&in->records[0], "late") == NULL);
+    CHECK(sl_get(&in->records[0], "sensor")->as.s[0] == 'x');
+    free(bytes);
+    columnar_free(&c);
+    sl_batch_free(in);
+}
+
 int main(void)
 {
     RUN(round_trip_every_type);
@@ -418,5 +461,6 @@ int main(void)
     RUN(window_to_batch);
     RUN(output_updates_the_window_records);
     RUN(bad_outputs_append_nothing);
+    RUN(output_updates_the_records_in_place);
     return unit_summary();
 }

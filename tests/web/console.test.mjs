@@ -2,7 +2,8 @@
 // serve`, in headless Chromium, as a person would use it: publish a
 // function by dropping its archive on the registry page, build a pipeline
 // (generate -> the function -> a file) from the palette and the generated
-// forms, watch validation follow the edits, deploy it and see records flow,
+// forms (clicking palette entries, and dragging one onto the canvas),
+// watch validation follow the edits, deploy it and see records flow,
 // tap a node, chart a field live, and edit the YAML. Each step leaves a
 // screenshot in build/web-test/console-*.png.
 //   SLUICE=... SLUICE_CONSOLE=build/web/console ARTIFACT=flag-warm-1.0.0.tar.gz
@@ -128,13 +129,20 @@ test("an artifact dropped on the registry is listed with its version, manifest a
   await shot("registry");
 });
 
-test("a pipeline built from the palette and forms, validated as it is edited", async () => {
+test("a pipeline built from the palette (click and drag) and forms, validated as it is edited", async () => {
   await page.click("#tab-editor");
   await page.fill("#pipeline-name", PIPELINE);
   await page.click(".palette-item.source >> text=generate");
   await setSetting("rate", 2000);
   await page.click('.palette-item.function >> text="flag-warm@1.0.0"');
-  await page.click(".palette-item.sink >> text=file");
+  // The sink is dragged from the palette and lands where it is dropped.
+  const drop = { x: 640, y: 220 };
+  await page.locator(".palette-item.sink >> text=file").dragTo(page.locator("#graph"), { targetPosition: drop });
+  await node("file").waitFor();
+  const canvas = await page.locator("#graph").boundingBox();
+  const dropped = await node("file").boundingBox();
+  assert.ok(Math.abs(dropped.x - (canvas.x + drop.x)) <= 3 && Math.abs(dropped.y - (canvas.y + drop.y)) <= 3,
+    `the node is at (${dropped.x - canvas.x}, ${dropped.y - canvas.y}) in the canvas, not at the drop point`);
   // The sink lacks its required path (and inputs): its node says so.
   await node("file").locator(".node-problems li").first().waitFor();
   assert.match(await node("file").locator(".node-problems").textContent(), /path|inputs/);

@@ -8,7 +8,7 @@ import { notify } from "../notice.js";
 import { PipelineDocument } from "./document.js";
 import { Graph } from "./graph.js";
 import { place, placeNew } from "./layout.js";
-import { renderPalette } from "./palette.js";
+import { renderPalette, isPaletteDrag, droppedEntry } from "./palette.js";
 import { renderSettings } from "./settings.js";
 import { Validator, placeProblems } from "./validation.js";
 import { Runner } from "./runner.js";
@@ -48,6 +48,7 @@ export class Editor {
       rejected: (problems) => this.showProblems(problems),
     });
     this.tapPanel = new TapPanel(this.tapBox);
+    this.acceptDrops();
     this.changed("load");
   }
 
@@ -79,15 +80,39 @@ export class Editor {
     } catch (err) {
       notify(`Cannot load the component types: ${err.message}`, "error");
     }
-    renderPalette(this.palette, this.types, this.artifacts, (kind, type, settings, base) => this.add(kind, type, settings, base));
+    renderPalette(this.palette, this.types, this.artifacts, (entry) => this.add(entry));
     this.renderSettings();
   }
 
-  add(kind, type, settings, base = type) {
+  // Adds a palette entry at `position` (canvas coordinates), or where its
+  // kind's column has room.
+  add({ kind, type, settings, base }, position = placeNew(kind, this.positions)) {
     const name = this.doc.freeName(base);
-    this.positions.set(name, placeNew(kind, this.positions));
+    this.positions.set(name, position);
     this.edit("palette", () => this.doc.add(kind, type, name, settings));
     this.graph.select(name);
+  }
+
+  // Palette entries dropped on the canvas are added where they land.
+  acceptDrops() {
+    const wrap = this.canvas.parentNode;
+    const over = (on) => wrap.classList.toggle("drop-target", on);
+    this.canvas.addEventListener("dragover", (e) => {
+      if (!isPaletteDrag(e)) return;
+      e.preventDefault();
+      e.dataTransfer.dropEffect = "copy";
+      over(true);
+    });
+    this.canvas.addEventListener("dragleave", (e) => {
+      if (!this.canvas.contains(e.relatedTarget)) over(false);
+    });
+    this.canvas.addEventListener("drop", (e) => {
+      over(false);
+      const entry = droppedEntry(e);
+      if (!entry) return;
+      e.preventDefault();
+      this.add(entry, this.graph.toCanvas(e.clientX, e.clientY));
+    });
   }
 
   // Applies a change to the document, then refreshes the other views.

@@ -123,6 +123,14 @@ export class Graph {
     if (svg) Object.assign(svg.dataset, { from: input, to });
   }
 
+  // The canvas point (as nodes are placed) under a point of the page's
+  // viewport, whatever the canvas's pan and zoom.
+  toCanvas(clientX, clientY) {
+    const { precanvas, zoom } = this.editor;
+    const origin = precanvas.getBoundingClientRect();
+    return { x: (clientX - origin.left) / zoom, y: (clientY - origin.top) / zoom };
+  }
+
   kindOf(name) {
     return this.editor.getNodeFromId(this.ids.get(name))?.name;
   }
