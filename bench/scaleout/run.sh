@@ -65,6 +65,18 @@ leased() {
     jsctl kv "sluice-$1" 2>/dev/null | awk '$1 ~ /^partitions\./ && NF == 2' | wc -l
 }
 
+# alive GROUP: stops the benchmark, rather than waiting for ever, when a
+# worker died (its log says why).
+alive() {
+    local pid w=0
+    for pid in "${workers[@]}"; do
+        w=$((w + 1))
+        kill -0 "$pid" 2>/dev/null && continue
+        echo "scaleout: worker $w of group $1 died: $(tail -c 600 "$out/$1-$w.log")" >&2
+        exit 1
+    done
+}
+
 # drain W: W workers of a fresh group read the whole stream; sets `took` (ns).
 drain() {
     local group=g$1 w first
@@ -81,7 +93,10 @@ YAML
     done
     until [ "$(leased "$group")" -eq "$partitions" ]; do sleep 0.1; done
     first=$(now)
-    until [ "$(jsctl left EVENTS "$group" "$partitions" 2>/dev/null || echo 1)" = 0 ]; do sleep 0.25; done
+    until [ "$(jsctl left EVENTS "$group" "$partitions" 2>/dev/null || echo 1)" = 0 ]; do
+        sleep 0.25
+        alive "$group"
+    done
     took=$(($(now) - first))
     for pid in "${workers[@]}"; do kill -TERM "$pid"; done
     for pid in "${workers[@]}"; do wait "$pid"; done

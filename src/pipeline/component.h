@@ -28,7 +28,9 @@
 **            window) until later. Called by a pool of worker threads, but
 **            never concurrently for one instance unless the type sets
 **            SL_PARALLEL (then process must only read the state), so state
-**            needs no locks.
+**            needs no locks. A type that sets SL_BLOCKING (a network sink
+**            that waits out its server's outage) is called on a thread of
+**            its own instead, so its waits never hold up the pool.
 **   tick     (optional) called about every `tick_ms` milliseconds, never
 **            concurrently with process: time-based flushes.
 **   finish   (optional) every input has ended: emit or write what is held
@@ -80,6 +82,7 @@ typedef struct SlCtx SlCtx;
 
 enum {
     SL_PARALLEL = 1 << 0,   /* process may run on several batches at once */
+    SL_BLOCKING = 1 << 1,   /* a call may wait long (a server away): own thread */
 };
 
 typedef struct SlComponentType {

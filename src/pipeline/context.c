@@ -110,9 +110,15 @@ void sl_outbox_flush(SlCtx *ctx, bool blocking)
     pthread_mutex_lock(&p->lock);
     while (blocking && !room_for_all(p) && !p->stopping)
         pthread_cond_wait(&p->space, &p->lock);
-    for (size_t i = 0; i < outbox.count; i++)
-        sl_queue_push(&outbox.items[i].to->queue, outbox.items[i].batch);
-    pthread_cond_broadcast(&p->work);
+    bool pooled = false;
+    for (size_t i = 0; i < outbox.count; i++) {
+        SlCtx *to = outbox.items[i].to;
+        sl_queue_push(&to->queue, outbox.items[i].batch);
+        /* Only the thread that calls `to` need wake (runtime.c). */
+        if (to->alone) pthread_cond_signal(&to->wake);
+        else pooled = true;
+    }
+    if (pooled) pthread_cond_broadcast(&p->work);
     pthread_mutex_unlock(&p->lock);
     /* Freed each time, so threads that components start leave nothing. */
     free(outbox.items);

@@ -59,8 +59,12 @@ struct SlCtx {
     bool ended;                     /* finish done, or source returned */
     bool failed;
     int64_t next_tick_ns;
+    /* A transform or sink of a SL_BLOCKING type is called on a thread of
+    ** its own (runtime.c), which waits on `wake`, not by the pool. */
+    bool alone;
+    pthread_cond_t wake;
 
-    pthread_t thread;               /* sources */
+    pthread_t thread;               /* sources and alone components */
     bool thread_started;
     atomic_uint_least64_t progress_done, progress_total;
     atomic_uint_least64_t logged_rejects;

@@ -13,6 +13,19 @@
 ** its consumers are told; a component whose inputs have all ended and whose
 ** queue is empty gets finish() and ends in turn, so a stop drains every
 ** accepted record through to the sinks before the run returns.
+**
+** A component whose calls may block for long (SL_BLOCKING: a network sink
+** waiting out its server's outage) would hold a worker as long, and two or
+** three such waits would stop the whole pool, unrelated branches included.
+** Such a component is `alone`: called on a thread of its own that runs the
+** worker's scheduling for it only (alone_main), under the same lock, so
+** its queue, backpressure, ticks, finish, acks and metrics are unchanged.
+** That thread waits on a condition of its own, signalled only when its
+** queue gets a batch, one of its inputs ends, or a queue it feeds makes
+** room; the pool never picks it. The pool's components pay one flag test,
+** and no handoff between threads. (Capping how many workers blocking
+** components may hold instead would still make a sink whose server is fine
+** wait behind one whose server is away.)
 */
 #include "ack.h"
 #include "diskbuffer.h"
@@ -52,14 +65,31 @@ static Action next_action(const SlPipeline *p, const SlCtx *ctx, int64_t now)
     return ctx->open_inputs ? IDLE : FINISH;
 }
 
+/* An alone component waits on its own condition: the pool's is broadcast
+** for every batch, which would wake each alone thread for nothing. */
+static void wake_alone(SlCtx *ctx)
+{
+    if (ctx->alone) pthread_cond_signal(&ctx->wake);
+}
+
 static void end_node(SlPipeline *p, SlCtx *ctx)
 {
     ctx->ended = true;
     p->nended++;
     for (int port = 0; port < PORTS; port++)
-        for (size_t i = 0; i < ctx->nconsumers[port]; i++)
+        for (size_t i = 0; i < ctx->nconsumers[port]; i++) {
             ctx->consumers[port][i]->open_inputs--;
+            wake_alone(ctx->consumers[port][i]);
+        }
     pthread_cond_broadcast(&p->work);
+}
+
+/* A pop that leaves a full queue with room unblocks its producers. The
+** pool's hear it when the call ends (perform); alone ones are told now. */
+static void made_room(const SlPipeline *p, SlCtx *ctx)
+{
+    if (ctx->queue.count + 1 != p->queue_cap) return;
+    for (size_t i = 0; i < ctx->ninputs; i++) wake_alone(ctx->inputs[i].from);
 }
 
 /* A batch that reaches a failed component is counted as lost, loudly. */
@@ -121,6 +151,7 @@ static void perform(SlPipeline *p, SlCtx *ctx, Action a, int64_t now)
     if (a == PROCESS) {
         b = sl_queue_pop(&ctx->queue);
         pthread_cond_broadcast(&p->space);
+        made_room(p, ctx);
     } else if (a == TICK) {
         ctx->next_tick_ns = now + (int64_t)ctx->type->tick_ms * 1000000;
     }
@@ -133,22 +164,32 @@ static void perform(SlPipeline *p, SlCtx *ctx, Action a, int64_t now)
     pthread_cond_broadcast(&p->work);
 }
 
-static int64_t next_tick(const SlPipeline *p, int64_t now)
+/* The earlier of `soonest` and the node's next tick. A running or blocked
+** node cannot tick now; when that changes its thread is woken anyway.
+** Counting its overdue tick would make an idle thread spin on the lock. */
+static int64_t tick_before(const SlPipeline *p, const SlCtx *ctx, int64_t soonest)
 {
-    int64_t soonest = now + (int64_t)IDLE_WAIT_MS * 1000000;
-    for (size_t i = 0; i < p->count; i++) {
-        const SlCtx *ctx = p->nodes[i];
-        /* A running or blocked node cannot tick now; when that changes the
-        ** pool is woken anyway. Counting its overdue tick would make idle
-        ** workers spin on the lock. */
-        if (!ctx->ended && ctx->type->tick && !ctx->running && has_room(p, ctx) &&
-            ctx->next_tick_ns < soonest)
-            soonest = ctx->next_tick_ns;
-    }
+    if (!ctx->ended && ctx->type->tick && !ctx->running && has_room(p, ctx) &&
+        ctx->next_tick_ns < soonest)
+        return ctx->next_tick_ns;
     return soonest;
 }
 
-static void wait_until(SlPipeline *p, int64_t mono_ns)
+static int64_t idle_until(int64_t now)
+{
+    return now + (int64_t)IDLE_WAIT_MS * 1000000;
+}
+
+static int64_t next_tick(const SlPipeline *p, int64_t now)
+{
+    int64_t soonest = idle_until(now);
+    for (size_t i = 0; i < p->count; i++)
+        if (!p->nodes[i]->alone) soonest = tick_before(p, p->nodes[i], soonest);
+    return soonest;
+}
+
+/* Waits on `cond` with the pipeline lock held, until `mono_ns` at most. */
+static void wait_until(SlPipeline *p, pthread_cond_t *cond, int64_t mono_ns)
 {
     /* Condition variables wait on the realtime clock: convert. */
     int64_t delta = mono_ns - sl_now_ns();
@@ -158,7 +199,7 @@ static void wait_until(SlPipeline *p, int64_t mono_ns)
     int64_t at = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec + delta;
     ts.tv_sec = at / 1000000000;
     ts.tv_nsec = at % 1000000000;
-    pthread_cond_timedwait(&p->work, &p->lock, &ts);
+    pthread_cond_timedwait(cond, &p->lock, &ts);
 }
 
 static void *worker_main(void *arg)
@@ -169,15 +210,32 @@ static void *worker_main(void *arg)
         int64_t now = sl_now_ns();
         bool did = false;
         for (size_t i = p->count; i-- > 0 && !did;) {
-            Action a = next_action(p, p->nodes[i], now);
+            SlCtx *ctx = p->nodes[i];
+            Action a = ctx->alone ? IDLE : next_action(p, ctx, now);
             if (a != IDLE) {
-                perform(p, p->nodes[i], a, now);
+                perform(p, ctx, a, now);
                 did = true;
             }
         }
-        if (!did && p->nended < p->count) wait_until(p, next_tick(p, now));
+        if (!did && p->nended < p->count) wait_until(p, &p->work, next_tick(p, now));
     }
     pthread_cond_broadcast(&p->work);
+    pthread_mutex_unlock(&p->lock);
+    return NULL;
+}
+
+/* The thread of an alone component: a worker with one component. */
+static void *alone_main(void *arg)
+{
+    SlCtx *ctx = arg;
+    SlPipeline *p = ctx->pipeline;
+    pthread_mutex_lock(&p->lock);
+    while (!ctx->ended) {
+        int64_t now = sl_now_ns();
+        Action a = next_action(p, ctx, now);
+        if (a != IDLE) perform(p, ctx, a, now);
+        else wait_until(p, &ctx->wake, tick_before(p, ctx, idle_until(now)));
+    }
     pthread_mutex_unlock(&p->lock);
     return NULL;
 }
@@ -233,6 +291,8 @@ static void prepare(SlPipeline *p, const SlRunOptions *o)
         SlCtx *ctx = p->nodes[i];
         ctx->open_inputs = ctx->ninputs;
         ctx->next_tick_ns = now + (int64_t)ctx->type->tick_ms * 1000000;
+        ctx->alone = ctx->kind != SL_SOURCE && (ctx->type->flags & SL_BLOCKING);
+        pthread_cond_init(&ctx->wake, NULL);
     }
 }
 
@@ -273,6 +333,18 @@ static int spawn(pthread_t *t, void *(*fn)(void *), void *arg)
     return rc;
 }
 
+/* Without a thread of its own, an alone component is left to the pool,
+** which may already have passed over its queue: hence the broadcast. */
+static void start_alone(SlPipeline *p, SlCtx *ctx)
+{
+    ctx->thread_started = !spawn(&ctx->thread, alone_main, ctx);
+    if (ctx->thread_started) return;
+    pthread_mutex_lock(&p->lock);
+    ctx->alone = false;
+    pthread_cond_broadcast(&p->work);
+    pthread_mutex_unlock(&p->lock);
+}
+
 int sl_pipeline_run(SlPipeline *p, const SlRunOptions *o)
 {
     /* Blocked before anything can start a thread, so that every thread
@@ -295,6 +367,8 @@ int sl_pipeline_run(SlPipeline *p, const SlRunOptions *o)
     size_t started = 0;
     for (; started < nworkers; started++)
         if (spawn(&workers[started], worker_main, p)) break;
+    for (size_t i = 0; i < p->count && started; i++)
+        if (p->nodes[i]->alone) start_alone(p, p->nodes[i]);
     for (size_t i = 0; i < p->count; i++) {
         SlCtx *ctx = p->nodes[i];
         if (ctx->kind != SL_SOURCE) continue;
@@ -312,6 +386,7 @@ int sl_pipeline_run(SlPipeline *p, const SlRunOptions *o)
         if (p->nodes[i]->thread_started)
             pthread_join(p->nodes[i]->thread, NULL);
     for (size_t i = 0; i < started; i++) pthread_join(workers[i], NULL);
+    for (size_t i = 0; i < p->count; i++) pthread_cond_destroy(&p->nodes[i]->wake);
     free(workers);
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     return p->failed || !started ? 1 : 0;

@@ -567,6 +567,7 @@ const SlComponentType sl_sink_elasticsearch = {
     .kind = SL_SINK,
     .doc = "Indexes records through the Elasticsearch _bulk API, retrying only the items that failed.",
     .settings = settings,
+    .flags = SL_BLOCKING,
     .init = init,
     .start = start,
     .process = process,

@@ -249,6 +249,7 @@ const SlComponentType sl_sink_http = {
     .kind = SL_SINK,
     .doc = "POSTs each batch of records as NDJSON to a URL, retrying transient failures.",
     .settings = settings,
+    .flags = SL_BLOCKING,
     .init = init,
     .start = start,
     .process = process,

@@ -270,6 +270,7 @@ const SlComponentType sl_sink_mqtt = {
     .kind = SL_SINK,
     .doc = "Publishes each record to an MQTT broker (QoS 0 or 1), a batch counting as written once the broker acknowledged it.",
     .settings = settings,
+    .flags = SL_BLOCKING,
     .init = init,
     .start = start,
     .process = process,

@@ -303,6 +303,7 @@ const SlComponentType sl_sink_nats = {
     .kind = SL_SINK,
     .doc = "Publishes each record to NATS JetStream, a batch counting as written once every PubAck arrived.",
     .settings = settings,
+    .flags = SL_BLOCKING,
     .init = init,
     .start = start,
     .process = process,

@@ -691,6 +691,7 @@ const SlComponentType sl_sink_postgres = {
     .kind = SL_SINK,
     .doc = "Writes records to a PostgreSQL table with COPY, one transaction per batch, adding columns as new fields appear.",
     .settings = settings,
+    .flags = SL_BLOCKING,
     .init = init,
     .start = start,
     .process = process,

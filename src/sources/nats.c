@@ -446,14 +446,16 @@ static Answer collect(Partition *part, Pending *p, int want, const char *reply, 
     return GOT_ALL;
 }
 
-/* Asks for `want` messages, answered on a new INBOX.K. */
+/* Asks for `want` messages, answered on a new INBOX.K. Every request
+** expires: a no_wait request that the server cannot answer at once (the
+** consumer is at max_ack_pending) would otherwise wait there for ever,
+** and such requests pile up until the server refuses more. */
 static bool pull(Partition *part, int want, bool no_wait, char reply[REPLY_MAX])
 {
     char body[96];
     snprintf(reply, REPLY_MAX, "%s.%" PRIu64, part->inbox, ++part->requests);
-    int len = no_wait ? snprintf(body, sizeof body, "{\"batch\":%d,\"no_wait\":true}", want)
-                      : snprintf(body, sizeof body, "{\"batch\":%d,\"expires\":%" PRId64 "}",
-                                 want, (int64_t)EXPIRES_MS * 1000000);
+    int len = snprintf(body, sizeof body, "{\"batch\":%d,\"expires\":%" PRId64 "%s}", want,
+                       (int64_t)EXPIRES_MS * 1000000, no_wait ? ",\"no_wait\":true" : "");
     natsStatus s = natsConnection_PublishRequest(part->source->nc, part->next, reply, body, len);
     return s == NATS_OK || status_failed(part, s);
 }

@@ -363,9 +363,9 @@ all_arrived() {
     [ "$(distinct_of "$(distinct_ids "$WORK/back.ndjson" id)")" -eq "$N" ]
 }
 
-# A sink waiting for its server holds a worker thread: more workers than
-# sinks, so that each waits on its own rather than for the others.
-"$SLUICE" run --workers 8 --api "127.0.0.1:$API_PORT" "$WORK/p.yaml" >"$WORK/sluice.out" 2>"$WORK/sluice.err" &
+# The default workers: each network sink waits for its server on a
+# thread of its own, so the five do not need a worker each.
+"$SLUICE" run --api "127.0.0.1:$API_PORT" "$WORK/p.yaml" >"$WORK/sluice.out" 2>"$WORK/sluice.err" &
 SLUICE_PID=$!
 wait_until 20 listening "${TCP_PORTS[stream]}" || problems+=("sluice does not listen: $(head -c 300 "$WORK/sluice.err")")
 feed &

@@ -469,6 +469,46 @@ case_http_unreachable() {
     verdict "http: connection errors are retried, then the records go to .errors"
 }
 
+# While every http sink waits for its server, in as many sinks as there
+# are default workers (one per core), a branch of its own still flows: the
+# sinks wait on threads of their own, not the pool's (runtime.c).
+case_http_outage_others_flow() {
+    fresh http_outage_flow
+    local port sinks i pid tenths=0
+    port=$(free_port)
+    sinks=$(getconf _NPROCESSORS_ONLN)
+    [ "$sinks" -ge 2 ] || sinks=2
+    {
+        printf 'sources:\n  gen:\n    type: generate\n    count: 50\n  lines:\n    type: stdin\n'
+        printf 'sinks:\n  copy:\n    type: file\n    inputs: [lines]\n    path: out.ndjson\n'
+        for i in $(seq "$sinks"); do
+            printf '  web%s:\n    type: http\n    inputs: [gen]\n' "$i"
+            printf '    url: http://127.0.0.1:%s/ingest\n    backoff_ms: 20\n    max_backoff_ms: 200\n' "$port"
+        done
+    } >p.yaml
+    mkfifo in
+    timeout 60 "$SLUICE" run p.yaml <in >"$WORK/stdout" 2>"$WORK/stderr" &
+    pid=$!
+    exec 3>in
+    # The lines go in only once every sink is inside its call, retrying.
+    while [ "$(grep -Ec '^sluice: web[0-9]+: .*; retry 1$' "$WORK/stderr")" -lt "$sinks" ] &&
+          [ "$tenths" -lt 200 ]; do
+        sleep 0.1
+        tenths=$((tenths + 1))
+    done
+    seq 3000 >&3
+    wait_for_lines out.ndjson 3000 20
+    want_eq "lines copied while the server is away" "$(lines out.ndjson)" 3000
+    exec 3>&-               # before the server starts, or it inherits it
+    start_server --port "$port"
+    wait "$pid"
+    status=$?
+    stop_server
+    want_status 0
+    want_eq "records received once it is back" "$(lines srv/received.ndjson)" $((50 * sinks))
+    verdict "http: $sinks sinks waiting for their server (default workers) do not stop another branch"
+}
+
 case_http_bad_settings() {
     fresh http_settings
     cat >p.yaml <<'EOF'
@@ -612,7 +652,8 @@ case_regex_invalid() {
 
 for c in sqlite_generate sqlite_timestamps_integer sqlite_schema_evolution sqlite_rejects \
          sqlite_existing_table sqlite_busy sqlite_sigterm \
-         http_retries http_refused http_gzip_headers http_unreachable http_bad_settings \
+         http_retries http_refused http_gzip_headers http_unreachable \
+         http_outage_others_flow http_bad_settings \
          regex_happy regex_rejects regex_field regex_invalid; do
     "case_$c"
 done
