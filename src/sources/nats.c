@@ -86,6 +86,8 @@ typedef struct NatsSource {
     SlInMsg in;
     natsConnection *nc;
     jsCtx *js;
+    natsConnection *lease_nc;       /* the bucket's own connection */
+    jsCtx *lease_js;
     Partition *parts;               /* `partitions` of them, or 1 */
     SlLeases leases;
     SlCtx *ctx;
@@ -537,16 +539,19 @@ static void reap(NatsSource *n, bool wait)
     }
 }
 
-/* Every lease held is renewed; a lease that cannot be is lost at once. */
+/* Every lease held is renewed; a lease that cannot be is lost at once.
+** The entries were written after `round`, so they last until at least
+** lease_ms after it. */
 static void renew(NatsSource *n, int64_t round)
 {
+    sl_leases_renew(&n->leases, n->lease_ms / 3);
     for (uint32_t p = 0; p < n->partitions; p++) {
         Partition *part = &n->parts[p];
-        if (!sl_leases_held(&n->leases, p)) continue;
-        if (sl_leases_renew(&n->leases, p)) {
+        if (sl_leases_held(&n->leases, p)) {
             atomic_store(&part->lease_until, round + n->lease_ms);
             continue;
         }
+        if (!n->leases.lost[p]) continue;
         atomic_store(&part->lease_until, 0);
         stop_fetching(part);
         part->releasing = false;
@@ -616,21 +621,35 @@ static bool claim(NatsSource *n, uint32_t share, int64_t round)
     return true;
 }
 
+/* A new worker may claim nothing during its first lease_ms: meanwhile it
+** makes the consumers and inboxes of all partitions, so that a claim is
+** then one write to the bucket. Made at the claim, on a loaded server,
+** they took seconds, during which the leases already held went unrenewed
+** and the partitions not yet claimed unread. What does not fit in a third
+** of lease_ms waits for the next round. */
+static bool prepare(NatsSource *n, int64_t round)
+{
+    for (uint32_t p = 0; p < n->partitions && now_ms() - round <= n->lease_ms / 3; p++)
+        if (!subscribe(n->ctx, n, &n->parts[p])) return false;
+    return true;
+}
+
 /* One round of the lease protocol; false after sl_fail. A stopping worker
 ** claims nothing and gives back each partition once it is drained. */
 static bool lease_round(NatsSource *n, bool settled)
 {
     int64_t round = now_ms();
     reap(n, false);
-    if (!sl_leases_heartbeat(&n->leases)) return true;  /* leases run out by themselves */
+    /* Renewals first: a slow round (a look, claims) must not delay them. */
     renew(n, round);
+    if (!sl_leases_heartbeat(&n->leases)) return true;  /* our membership runs out by itself */
     if (sl_stopping(n->ctx)) {
         begin_releases(n, 0, INT64_MAX);
     } else if (sl_leases_look(&n->leases)) {
         uint32_t share = sl_leases_share(&n->leases);
         /* After ack_wait_ms what was fetched is redelivered anyway. */
         begin_releases(n, share, round + n->ack_wait_ms);
-        if (settled && !claim(n, share, round)) return false;
+        if (settled ? !claim(n, share, round) : !prepare(n, round)) return false;
     }
     finish_releases(n, round);
     return true;
@@ -668,12 +687,18 @@ static int start(SlCtx *ctx)
         start_progress(n);
         return 0;
     }
-    /* Bucket operations must answer well within a lease. */
+    /* Bucket operations (and the consumers made in the keeper's rounds)
+    ** must answer well within a lease. The bucket has a connection of its
+    ** own: on the one that carries the messages, the answers queued behind
+    ** whole batches on a busy worker, renewals timed out and leases were
+    ** lost. */
     jsOptions o;
     jsOptions_Init(&o);
     o.Wait = n->lease_ms / 3;
     if (!sl_nats_open(ctx, n->url, &o, &n->nc, &n->js) ||
-        !sl_leases_open(&n->leases, ctx, n->js, n->group, n->partitions, n->lease_ms))
+        !sl_nats_open(ctx, n->url, &o, &n->lease_nc, &n->lease_js) ||
+        !sl_leases_open(&n->leases, ctx, n->lease_nc, n->lease_js, n->group, n->partitions,
+                        n->lease_ms))
         return -1;
     if (pthread_create(&n->keeper, NULL, keeper_thread, n)) abort();
     n->has_keeper = true;
@@ -706,6 +731,7 @@ static void destroy(void *state)
     if (n->has_keeper) pthread_join(n->keeper, NULL);
     if (n->has_progress) pthread_join(n->progress, NULL);
     if (n->group) sl_leases_close(&n->leases);
+    sl_nats_close(n->lease_nc, n->lease_js);
     for (uint32_t p = 0; n->parts && p < (n->partitions ? n->partitions : 1); p++) {
         give_back(n, &n->parts[p]);
         natsSubscription_Destroy(n->parts[p].sub);

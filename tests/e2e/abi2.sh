@@ -25,21 +25,6 @@ mkdir -p "$W"
 
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-build_guests() {
-    local src name
-    for src in "$HERE"/abi2/*.c; do
-        name=$(basename "${src%.c}")
-        [ "$W/$name.wasm" -nt "$src" ] && [ "$W/$name.wasm" -nt "$ROOT/sdk/c/sluice_fn.h" ] && continue
-        if grep -q 'sluice_fn.h' "$src"; then
-            clang-19 --target=wasm32-wasi --sysroot=/usr -std=c17 -O2 -Wall -Wextra -Werror \
-                -mexec-model=reactor -I"$ROOT/sdk/c" -o "$W/$name.wasm" "$src"
-        else
-            clang-19 --target=wasm32 -std=c17 -O2 -Wall -Wextra -Werror -ffreestanding \
-                -nostdlib -mbulk-memory -Wl,--no-entry -o "$W/$name.wasm" "$src"
-        fi || echo "abi2: could not build $src" >&2
-    done
-}
-
 # run CMD...: runs CMD in $WORK with a time limit, capturing its output and
 # exit status.
 run() {
@@ -80,23 +65,7 @@ readings() {
 # fn_pipeline SETTINGS: readings.csv parsed, then a function node `fn` with
 # SETTINGS (YAML lines, indented 4), writing out.ndjson and errors.ndjson.
 fn_pipeline() {
-    cat >"$WORK/p.yaml" <<EOF
-sources:
-  in: {type: file, path: readings.csv}
-transforms:
-  csv:
-    type: parse_csv
-    inputs: [in]
-    columns: [time, sensor, value]
-    types: {time: timestamp, value: int}
-  fn:
-    type: function
-    inputs: [csv]
-$1
-sinks:
-  out: {type: file, inputs: [fn], path: out.ndjson}
-  errors: {type: file, inputs: [fn.errors], path: errors.ndjson}
-EOF
+    function_pipeline "$1" >"$WORK/p.yaml"
 }
 
 # ---- Pipelines ---------------------------------------------------------------
@@ -238,7 +207,7 @@ EOF
     end_case "fn test: JSON cases on v2 functions, outputs compared as the pipeline merges them"
 }
 
-build_guests
+build_guests "$HERE/abi2"
 for c in update config_per_record new_rows_keyed guest_failures bad_output mixed_in_place fn_run fn_test; do
     "case_$c"
 done

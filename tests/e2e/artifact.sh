@@ -39,8 +39,7 @@ export SLUICE_REGISTRY_CONFIG=$WORK/no-config.yaml HOME=$WORK
 build_guest() {
     local src=$HERE/function/tester.c
     [ "$W/tester.wasm" -nt "$src" ] && return 0
-    clang-19 --target=wasm32-wasi --sysroot=/usr -std=c17 -O2 -Wall -Wextra -Werror \
-        -mexec-model=reactor -I"$ROOT/sdk/c" -o "$W/tester.wasm" "$src" ||
+    compile_guest "$src" "$W/tester.wasm" ||
         { echo "artifact: could not build $src" >&2; exit 1; }
 }
 
@@ -71,20 +70,6 @@ want_file() { # FILE CONTENT
 
 DATA=$WORK/data
 
-start_server() {
-    "$SLUICE" registry serve --data "$DATA" --listen 127.0.0.1:0 \
-        >"$WORK/serve.out" 2>"$WORK/serve.err" &
-    SERVER_PID=$!
-    local i
-    for i in $(seq 100); do
-        URL=$(sed -n 's/^listening on //p' "$WORK/serve.out")
-        [ -n "$URL" ] && return 0
-        sleep 0.05
-    done
-    echo "artifact: the server did not start: $(cat "$WORK/serve.err")" >&2
-    exit 1
-}
-
 stop_server() {
     kill "$SERVER_PID" 2>/dev/null
     wait "$SERVER_PID" 2>/dev/null
@@ -113,23 +98,7 @@ publish() {
 # out.ndjson and errors.ndjson (removing those of the pipeline before).
 fn_pipeline() {
     rm -f "$WORK"/*.ndjson
-    cat >"$WORK/p.yaml" <<EOF
-sources:
-  in: {type: file, path: readings.csv}
-transforms:
-  csv:
-    type: parse_csv
-    inputs: [in]
-    columns: [time, sensor, value]
-    types: {time: timestamp, value: int}
-  fn:
-    type: function
-    inputs: [csv]
-$1
-sinks:
-  out: {type: file, inputs: [fn], path: out.ndjson}
-  errors: {type: file, inputs: [fn.errors], path: errors.ndjson}
-EOF
+    function_pipeline "$1" >"$WORK/p.yaml"
 }
 
 # Three readings: 0, 150, 2. is_anomaly tells the threshold: 1 (tester@1.0.0
@@ -326,7 +295,7 @@ case_offline() {
 build_guest
 cd "$WORK" || exit 1
 TOKEN=$("$SLUICE" registry token add ci --data "$DATA" 2>/dev/null)
-start_server
+start_registry
 ALICE=$("$SLUICE" keygen -o "$WORK/alice.key" 2>/dev/null)
 MALLORY=$("$SLUICE" keygen -o "$WORK/mallory.key" 2>/dev/null)
 publish tester 1.0.0 "config: {threshold: 1}"

@@ -20,7 +20,7 @@ SLUICE=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
 HERE=$(cd "$(dirname "$0")" && pwd)
 WORK=$(mktemp -d)
 SERVER_PID=
-trap 'stop_server; rm -rf "$WORK"' EXIT
+trap 'stop_test_server; rm -rf "$WORK"' EXIT
 trap 'exit 130' INT TERM HUP   # so that the EXIT trap runs
 
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -33,15 +33,6 @@ run() {
 }
 
 show() { head -c 500 "$1" 2>/dev/null | tr '\n' '|'; }
-
-want_status() {
-    [ "$status" -eq "$1" ] ||
-        problems+=("exit status $status, wanted $1 (stderr: $(show "$WORK/stderr"))")
-}
-
-want_in() {
-    grep -Eq -- "$2" "$1" 2>/dev/null || problems+=("$(basename "$1") '$(show "$1")' lacks /$2/")
-}
 
 # docs EXPRESSION: one line per stored document, the Python expression of d.
 docs() {
@@ -57,7 +48,7 @@ want_no_violations() {
 }
 
 fresh() {
-    stop_server
+    stop_test_server
     rm -rf "${WORK:?}/$1"
     mkdir -p "$WORK/$1"
     cd "$WORK/$1" || exit 1
@@ -66,26 +57,7 @@ fresh() {
 # ---- The test server -------------------------------------------------------
 
 # start_server [bulk_server.py options]: starts it in ./srv, sets PORT.
-start_server() {
-    rm -rf srv
-    mkdir srv
-    python3 "$HERE/es/bulk_server.py" "$PWD/srv" "$@" &
-    SERVER_PID=$!
-    SERVER_DIR=$PWD/srv
-    local i
-    for i in $(seq 100); do
-        [ -f srv/port ] && break
-        sleep 0.05
-    done
-    PORT=$(cat srv/port 2>/dev/null)
-}
-
-stop_server() {
-    [ -n "$SERVER_PID" ] || return 0
-    touch "$SERVER_DIR/stop"
-    wait "$SERVER_PID" 2>/dev/null
-    SERVER_PID=
-}
+start_server() { start_test_server "$HERE/es/bulk_server.py" "$@"; }
 
 # readings N FILE: N JSON records with an id, a time one hour apart and a
 # reading; record i is marked "flaky" when i % 7 == 3 and "poison" when
@@ -162,7 +134,7 @@ case_partial_failures() {
     want_eq "rejected" "$(lines rejects.ndjson)" "$poison"
     want_in rejects.ndjson '"note":"poison".*"error":"mapper_parsing_exception \(status 400\): failed to parse field'
     want_in rejects.ndjson '"component":"es"'
-    want_in "$WORK/stderr" 'HTTP 503.*retry 1 of'
+    want_in "$WORK/stderr" 'HTTP 503.*retry 1$'
     want_in "$WORK/stderr" 'es_rejected_execution_exception \(status 429\).*retry'
     want_eq "days" "$(docs 'd["index"]' | sort -u | tr '\n' ' ')" \
         "readings-2026.11.24 readings-2026.11.25 readings-2026.11.26 "
@@ -182,7 +154,7 @@ case_lost_answers() {
     want_eq "stored" "$(lines "$SERVER_DIR/docs.ndjson")" "200"
     want_eq "rejected" "$(lines rejects.ndjson)" "0"
     want_in "$SERVER_DIR/requests.log" '^200 200 '
-    want_in "$WORK/stderr" 'retry 2 of'
+    want_in "$WORK/stderr" 'retry 2$'
     run "$SLUICE" run p.yaml
     want_status 0
     want_eq "stored after a second run" "$(lines "$SERVER_DIR/docs.ndjson")" "200"
@@ -256,7 +228,7 @@ case_api_key_pipeline_urls() {
     want_eq "stored" "$(lines "$SERVER_DIR/docs.ndjson")" "30"
     want_eq "pipeline" "$(docs 'd["pipeline"]' | sort -u)" "enrich readings"
     want_in "$SERVER_DIR/requests.log" '/_bulk\?pipeline=enrich%20readings$'
-    want_in "$WORK/stderr" "127.0.0.1:$closed.*retry 1 of"
+    want_in "$WORK/stderr" "127.0.0.1:$closed.*retry 1$"
     verdict "api key, ingest pipeline, several urls: a node that refuses connections is skipped for the next"
 }
 
@@ -315,5 +287,5 @@ case_api_key_pipeline_urls
 case_give_up
 case_validate
 
-stop_server
+stop_test_server
 finish es

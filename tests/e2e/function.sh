@@ -27,21 +27,6 @@ mkdir -p "$W"
 
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-build_guests() {
-    local src name
-    for src in "$HERE"/function/*.c; do
-        name=$(basename "${src%.c}")
-        [ "$W/$name.wasm" -nt "$src" ] && continue
-        if grep -q 'sluice_fn.h' "$src"; then
-            clang-19 --target=wasm32-wasi --sysroot=/usr -std=c17 -O2 -Wall -Wextra -Werror \
-                -mexec-model=reactor -I"$ROOT/sdk/c" -o "$W/$name.wasm" "$src"
-        else
-            clang-19 --target=wasm32 -std=c17 -O2 -Wall -Wextra -Werror -ffreestanding \
-                -nostdlib -mbulk-memory -Wl,--no-entry -o "$W/$name.wasm" "$src"
-        fi || echo "function: could not build $src" >&2
-    done
-}
-
 # ---- Running and checking --------------------------------------------------
 
 # pipeline NAME: the pipeline file $WORK/NAME.yaml from standard input.
@@ -87,23 +72,7 @@ end_case() {
 # fn_pipeline NAME SETTINGS: that, then a function node `fn` with SETTINGS
 # (YAML lines, indented 4), writing out.ndjson and errors.ndjson.
 fn_pipeline() {
-    pipeline "$1" <<EOF
-sources:
-  in: {type: file, path: readings.csv}
-transforms:
-  csv:
-    type: parse_csv
-    inputs: [in]
-    columns: [time, sensor, value]
-    types: {time: timestamp, value: int}
-  fn:
-    type: function
-    inputs: [csv]
-$2
-sinks:
-  out: {type: file, inputs: [fn], path: out.ndjson}
-  errors: {type: file, inputs: [fn.errors], path: errors.ndjson}
-EOF
+    function_pipeline "$2" | pipeline "$1"
 }
 
 # readings N [VALUE_AT_I=V...]: N readings, one a second from 10:00:00,
@@ -523,7 +492,7 @@ EOF
     end_case "throughput: 200,000 records in windows of 1,000 in ${ms} ms"
 }
 
-build_guests
+build_guests "$HERE/function"
 for c in per_record count fields union keyed max_keys duration_stream tumbling sliding \
          no_timestamp trap_dead_letter drop stop guest_error unequal not_object fuel \
          instances metrics throughput validate_missing validate_broken validate_settings; do

@@ -31,23 +31,8 @@ trap cleanup EXIT
 
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-CC=$(command -v clang-19 || echo cc)
-"$CC" -std=c17 -O1 -o "$WORK/jsctl" "$HERE/nats/jsctl.c" -lnats || {
-    echo "nats: cannot build jsctl (libnats-dev missing?)" >&2
-    exit 2
-}
-
-PORT=$(free_port)
-URL=nats://127.0.0.1:$PORT
+start_jetstream
 jsctl() { "$WORK/jsctl" "$URL" "$@"; }
-
-"$NATS_SERVER" -js -a 127.0.0.1 -p "$PORT" -sd "$WORK/store" >"$WORK/server.log" 2>&1 &
-SERVER_PID=$!
-for _ in $(seq 50); do
-    jsctl count none >/dev/null 2>&1; [ $? -ne 2 ] && grep -q "Server is ready" "$WORK/server.log" && break
-    sleep 0.1
-done
-grep -q "Server is ready" "$WORK/server.log" || { echo "nats: nats-server did not start" >&2; exit 1; }
 
 distinct() { # FILE: how many distinct n
     /usr/bin/python3 -c 'import json,sys; print(len({json.loads(l)["n"] for l in open(sys.argv[1])}))' "$1" 2>/dev/null || echo 0

@@ -34,11 +34,6 @@ show() { # the first lines of a file, on one line
     head -c 600 "$1" | tr '\n' '|'
 }
 
-want_status() {
-    [ "$status" -eq "$1" ] ||
-        problems+=("exit status $status, wanted $1 (stderr: $(show "$WORK/stderr"))")
-}
-
 want_stderr() { # a fixed string that must appear in standard error
     grep -qF -- "$1" "$WORK/stderr" ||
         problems+=("stderr lacks '$1' (stderr: $(show "$WORK/stderr"))")

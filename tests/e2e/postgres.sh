@@ -83,19 +83,6 @@ run() {
 
 show() { head -c 600 "$1" 2>/dev/null | tr '\n' '|'; }
 
-want_status() {
-    [ "$status" -eq "$1" ] ||
-        problems+=("exit status $status, wanted $1 (stderr: $(show "$WORK/stderr"))")
-}
-
-want_in() {
-    grep -Eq -- "$2" "$1" 2>/dev/null || problems+=("$(basename "$1") '$(show "$1")' lacks /$2/")
-}
-
-want_not_in() {
-    ! grep -Eq -- "$2" "$1" 2>/dev/null || problems+=("$(basename "$1") '$(show "$1")' has /$2/")
-}
-
 fresh() {
     rm -rf "${WORK:?}/$1"
     mkdir -p "$WORK/$1"

@@ -71,22 +71,6 @@ want_not_in() {
 
 DATA=$WORK/data
 
-# start_server [OPTIONS...]: starts the registry on a free port of
-# 127.0.0.1 and sets URL.
-start_server() {
-    "$SLUICE" registry serve --data "$DATA" --listen 127.0.0.1:0 "$@" \
-        >"$WORK/serve.out" 2>"$WORK/serve.err" &
-    SERVER_PID=$!
-    local i
-    for i in $(seq 100); do
-        URL=$(sed -n 's/^listening on //p' "$WORK/serve.out")
-        [ -n "$URL" ] && return 0
-        sleep 0.05
-    done
-    echo "registry: the server did not start: $(cat "$WORK/serve.err")" >&2
-    exit 1
-}
-
 # stop_server: SIGTERM; the server must end cleanly (status 0, and no
 # sanitizer report when it is built with them).
 stop_server() {
@@ -543,7 +527,7 @@ case_crash_recovery() {
     stop_server
     mkdir -p "$DATA/tmp"
     echo partial >"$DATA/tmp/.sluice-tmp-leftover"
-    start_server --max-upload 2097152
+    start_registry --max-upload 2097152
     [ ! -e "$DATA/tmp/.sluice-tmp-leftover" ] || problems+=("a leftover upload survived the restart")
     package crash 1.0.0
     # Kill the server while it receives a slow upload: nothing may appear.
@@ -556,7 +540,7 @@ case_crash_recovery() {
     kill -9 "$SERVER_PID"
     wait "$SERVER_PID" 2>/dev/null
     wait "$client" 2>/dev/null
-    start_server --max-upload 2097152
+    start_registry --max-upload 2097152
     http GET /artifacts/crash
     want_code 404
     [ -z "$(ls -A "$DATA/tmp")" ] || problems+=("tmp holds $(ls "$DATA/tmp")")
@@ -567,7 +551,7 @@ case_crash_recovery() {
 
 case_private_reads() {
     stop_server
-    start_server --max-upload 2097152 --private-reads
+    start_registry --max-upload 2097152 --private-reads
     http GET /artifacts
     want_code 401
     http GET /artifacts/length/1.0.0/download -H "Authorization: Bearer wrong"
@@ -580,7 +564,7 @@ case_private_reads() {
     run "$SLUICE" artifact resolve other-fn@0.1.0 --cache "$WORK/cache4" --registry "$URL" --token "$TOKEN"
     want_status 0
     stop_server
-    start_server --max-upload 2097152
+    start_registry --max-upload 2097152
     verdict "--private-reads: reading needs a token too (pull and resolve send it)"
 }
 
@@ -624,7 +608,7 @@ case_usage() {
 build_guests
 cd "$WORK" || exit 1
 TOKEN=$("$SLUICE" registry token add ci --data "$DATA" 2>/dev/null)
-start_server --max-upload 2097152
+start_registry --max-upload 2097152
 for c in package package_errors push_pull list_show republish auth too_large \
          bad_names bad_archives bad_modules yank concurrent signatures resolve \
          cache_tamper offline crash_recovery private_reads usage shutdown; do

@@ -42,23 +42,8 @@ trap cleanup EXIT
 
 . "$HERE/lib.sh"
 
-CC=$(command -v clang-19 || echo cc)
-"$CC" -std=c17 -O1 -o "$WORK/jsctl" "$HERE/nats/jsctl.c" -lnats || {
-    echo "scaleout: cannot build jsctl (libnats-dev missing?)" >&2
-    exit 2
-}
-
-PORT=$(free_port)
-URL=nats://127.0.0.1:$PORT
+start_jetstream
 jsctl() { "$WORK/jsctl" "$URL" "$@"; }
-
-"$NATS_SERVER" -js -a 127.0.0.1 -p "$PORT" -sd "$WORK/store" >"$WORK/server.log" 2>&1 &
-SERVER_PID=$!
-for _ in $(seq 100); do
-    grep -q "Server is ready" "$WORK/server.log" && break
-    sleep 0.1
-done
-grep -q "Server is ready" "$WORK/server.log" || { echo "scaleout: nats-server did not start" >&2; exit 1; }
 jsctl create EVENTS 'events.>' || { echo "scaleout: cannot create the stream" >&2; exit 1; }
 
 # ---- helpers -------------------------------------------------------------------

@@ -133,8 +133,7 @@ pipeline() {
 build_guest() {
     local src=$ROOT/tests/e2e/function/tester.c
     [ "$W/tester.wasm" -nt "$src" ] && return
-    clang-19 --target=wasm32-wasi --sysroot=/usr -std=c17 -O2 -Wall -Wextra -Werror \
-        -mexec-model=reactor -I"$ROOT/sdk/c" -o "$W/tester.wasm" "$src" ||
+    compile_guest "$src" "$W/tester.wasm" ||
         echo "serve: could not build $src" >&2
 }
 

@@ -38,10 +38,6 @@ want_status() {
         problems+=("exit status $status, wanted $1 (stderr: $(show stderr))")
 }
 
-want_in() { # FILE REGEX: some line of FILE matches
-    grep -Eq -- "$2" "$1" 2>/dev/null || problems+=("$(basename "$1") '$(show "$1")' lacks /$2/")
-}
-
 want_same() { # FILE1 FILE2
     cmp -s "$1" "$2" || problems+=("$1 and $2 differ: $(diff "$1" "$2" | head -n 4 | tr '\n' '|')")
 }

@@ -18,7 +18,7 @@ SLUICE=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
 HERE=$(cd "$(dirname "$0")" && pwd)
 WORK=$(mktemp -d)
 SERVER_PID=
-trap 'stop_server; rm -rf "$WORK"' EXIT
+trap 'stop_test_server; rm -rf "$WORK"' EXIT
 
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
@@ -32,20 +32,6 @@ run() {
 
 show() { # the start of a file, on one line
     head -c 400 "$1" 2>/dev/null | tr '\n' '|'
-}
-
-want_status() {
-    [ "$status" -eq "$1" ] ||
-        problems+=("exit status $status, wanted $1 (stderr: $(show "$WORK/stderr"))")
-}
-
-# want_in FILE REGEX: some line of FILE matches.
-want_in() {
-    grep -Eq -- "$2" "$1" 2>/dev/null || problems+=("$(basename "$1") '$(show "$1")' lacks /$2/")
-}
-
-want_not_in() {
-    ! grep -Eq -- "$2" "$1" 2>/dev/null || problems+=("$(basename "$1") '$(show "$1")' has /$2/")
 }
 
 sql() { # DB QUERY: the rows, columns separated by |
@@ -62,25 +48,27 @@ fresh() {
 # ---- The test server -------------------------------------------------------
 
 # start_server [server.py options]: starts it in ./srv, sets PORT.
-start_server() {
-    rm -rf srv
-    mkdir srv
-    python3 "$HERE/sinks/server.py" "$PWD/srv" "$@" &
-    SERVER_PID=$!
-    SERVER_DIR=$PWD/srv
-    local i
-    for i in $(seq 100); do
-        [ -f srv/port ] && break
-        sleep 0.05
-    done
-    PORT=$(cat srv/port 2>/dev/null)
-}
+start_server() { start_test_server "$HERE/sinks/server.py" "$@"; }
 
-stop_server() {
-    [ -n "$SERVER_PID" ] || return 0
-    touch "$SERVER_DIR/stop"
-    wait "$SERVER_PID" 2>/dev/null
-    SERVER_PID=
+# json_to_sqlite [MORE]: p.yaml: in.ndjson parsed as JSON into the sqlite
+# sink `db` (out.db); MORE (YAML lines, the sink's or more sinks) ends it.
+json_to_sqlite() {
+    cat >p.yaml <<'EOF'
+sources:
+  in:
+    type: file
+    path: in.ndjson
+transforms:
+  json:
+    type: parse_json
+    inputs: [in]
+sinks:
+  db:
+    type: sqlite
+    inputs: [json]
+    path: out.db
+EOF
+    [ $# -eq 0 ] || printf '%s\n' "$1" >>p.yaml
 }
 
 # ---- sqlite ----------------------------------------------------------------
@@ -147,21 +135,7 @@ case_sqlite_schema_evolution() {
 {"id": 4, "flag": true, "name": "d", "score": 7}
 {"ID": 5, "name": ""}
 EOF
-    cat >p.yaml <<'EOF'
-sources:
-  in:
-    type: file
-    path: in.ndjson
-transforms:
-  json:
-    type: parse_json
-    inputs: [in]
-sinks:
-  db:
-    type: sqlite
-    inputs: [json]
-    path: out.db
-EOF
+    json_to_sqlite
     run "$SLUICE" run p.yaml
     want_status 0
     want_eq "columns" "$(sql out.db "SELECT group_concat(name || ':' || type, ' ') FROM pragma_table_info('records')")" \
@@ -187,25 +161,10 @@ case_sqlite_rejects() {
 {"n": 6, "s": "six"}
 {"n": 7, "N": 8}
 EOF
-    cat >p.yaml <<'EOF'
-sources:
-  in:
-    type: file
-    path: in.ndjson
-transforms:
-  json:
-    type: parse_json
-    inputs: [in]
-sinks:
-  db:
-    type: sqlite
-    inputs: [json]
-    path: out.db
-  bad:
+    json_to_sqlite '  bad:
     type: file
     inputs: [db.errors]
-    path: errors.ndjson
-EOF
+    path: errors.ndjson'
     run "$SLUICE" run p.yaml
     want_status 0
     want_eq "stored" "$(sql out.db 'SELECT n, s FROM records ORDER BY n')" "1|one
@@ -238,22 +197,7 @@ case_sqlite_existing_table() {
 {"id": 2, "level": "warn"}
 {"id": 3, "msg": "third", "level": "info", "extra": 2.5}
 EOF
-    cat >p.yaml <<'EOF'
-sources:
-  in:
-    type: file
-    path: in.ndjson
-transforms:
-  json:
-    type: parse_json
-    inputs: [in]
-sinks:
-  db:
-    type: sqlite
-    inputs: [json]
-    path: out.db
-    table: events
-EOF
+    json_to_sqlite '    table: events'
     run "$SLUICE" run p.yaml
     want_status 0
     want_eq "rows" "$(sql out.db 'SELECT id, msg, level, extra FROM events ORDER BY id')" "1|first|3|
@@ -367,7 +311,7 @@ case_http_retries() {
     start_server --fail-first 2
     http_pipeline "$PORT" ""
     run "$SLUICE" run p.yaml
-    stop_server
+    stop_test_server
     want_status 0
     want_eq "requests" "$(cut -d' ' -f1,3,4 srv/requests.log 2>/dev/null)" "503 identity 50
 503 identity 50
@@ -410,7 +354,7 @@ sinks:
     path: errors.ndjson
 EOF
     run "$SLUICE" run p.yaml
-    stop_server
+    stop_test_server
     want_status 0
     local got refused
     got=$(lines srv/received.ndjson)
@@ -430,7 +374,7 @@ EOF
     start_server --refuse-marker MARKED
     sed -i "s|127.0.0.1:[0-9]*|127.0.0.1:$PORT|" p.yaml
     run "$SLUICE" run p.yaml
-    stop_server
+    stop_test_server
     want_in "$WORK/stderr" "web: rejected: HTTP 400: bad record: found MARKED"
     verdict "http: a 400 sends that batch's records to .errors with the status and body; keep-alive"
 }
@@ -442,7 +386,7 @@ case_http_gzip_headers() {
     headers:
       X-Token: secret"
     run "$SLUICE" run p.yaml
-    stop_server
+    stop_test_server
     want_status 0
     want_eq "requests" "$(cut -d' ' -f1,3,4,5 srv/requests.log 2>/dev/null)" "200 gzip 50 secret"
     want_eq "received" "$(lines srv/received.ndjson)" 50
@@ -503,7 +447,7 @@ case_http_outage_others_flow() {
     start_server --port "$port"
     wait "$pid"
     status=$?
-    stop_server
+    stop_test_server
     want_status 0
     want_eq "records received once it is back" "$(lines srv/received.ndjson)" $((50 * sinks))
     verdict "http: $sinks sinks waiting for their server (default workers) do not stop another branch"

@@ -36,15 +36,6 @@ want_status() {
         problems+=("exit status $status, wanted $1 (stderr: $(show stderr))")
 }
 
-# want_in FILE REGEX: some line of FILE matches.
-want_in() {
-    grep -Eq -- "$2" "$1" 2>/dev/null || problems+=("$(basename "$1") '$(show "$1")' lacks /$2/")
-}
-
-want_not_in() {
-    ! grep -Eq -- "$2" "$1" 2>/dev/null || problems+=("$(basename "$1") '$(show "$1")' has /$2/")
-}
-
 hex() { # standard input as hexadecimal, for client.py raw-tcp/raw-udp
     "$PY" -c 'import sys; print(sys.stdin.buffer.read().hex())'
 }
