@@ -3,8 +3,10 @@
 # A case collects what went wrong in the array `problems`, then calls
 # `verdict NAME`; the suite ends with `finish SUITE`, which prints
 # "SUITE: N passed, M failed" and fails if any case did. Also here: a
-# comparison of two strings, a free loopback port, and waiting for a file to
-# reach a number of lines.
+# comparison of two strings, a free loopback port, waiting for a file to
+# reach a number of lines, checks on files named by path, the pipeline and
+# the C guests of the function suites, and starting the test servers (the
+# registry, the scripted Python servers, nats-server with JetStream).
 
 passed=0
 failed=0
