@@ -31,7 +31,12 @@
 //! needs the pipeline's configuration is built from it by a constructor:
 //! `register!(Detector, Detector::new)`, see [`register!`]. The user guide is
 //! `docs/sdk.md`.
+//!
+//! ABI v2 (binary columnar batches read in place, for speed): implement
+//! [`BatchFunction`] over a [`Batch`], return an [`Output`], and register it
+//! with [`register_batch!`] instead of [`register!`].
 
+mod batch;
 mod error;
 mod host;
 #[doc(hidden)]
@@ -39,6 +44,7 @@ pub mod private;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod testing;
 
+pub use batch::{Batch, Column, ColumnType, Output};
 pub use error::Error;
 
 use serde::{Deserialize, Serialize};
@@ -55,6 +61,17 @@ pub const ABI_VERSION: i32 = 1;
 pub trait Function<'a, I: Deserialize<'a>, O: Serialize> {
     /// Computes the output for one input, or fails with an [`Error`].
     fn execute(&self, input: I) -> Result<Box<O>, Box<Error>>;
+}
+
+/// The ABI version of modules registered with [`register_batch!`].
+pub const BATCH_ABI_VERSION: i32 = 2;
+
+/// A function of ABI v2: a window of records in as typed columns read in
+/// place ([`Batch`]), the columns it adds or changes, or new rows, out
+/// ([`Output`]). Register it with [`register_batch!`].
+pub trait BatchFunction {
+    /// Computes the output for one window, or fails with an [`Error`].
+    fn execute(&mut self, input: &Batch<'_>) -> Result<Output, Error>;
 }
 
 /// The level of a log line sent with [`log`] or the logging macros.
@@ -180,6 +197,77 @@ macro_rules! __register_common {
         #[no_mangle]
         pub unsafe extern "C" fn sluice_free(ptr: *mut u8, size: usize) {
             $crate::private::free(ptr, size)
+        }
+    };
+}
+
+/// Generates the WebAssembly exports of ABI v2 for a [`BatchFunction`]:
+/// `sluice_abi_version` (2), `sluice_alloc` (8-byte aligned blocks),
+/// `sluice_free`, `sluice_execute` and, with a constructor, `sluice_init`.
+///
+/// - `register_batch!(Type)`: `Type` is a unit struct; no configuration.
+/// - `register_batch!(Type, constructor)`: `constructor` is a function
+///   `fn(C) -> Result<Type, E>` where `C` is any `Deserialize` type read from
+///   the node's `config` object (`{}` when there is none) and `E` is
+///   [`Error`] or `Box<Error>`; it runs once per instance, in `sluice_init`.
+///
+/// An input that is not a valid batch is refused with kind `invalid_input`
+/// without calling `execute`. Use it once per module, instead of
+/// [`register!`].
+#[macro_export]
+macro_rules! register_batch {
+    ($function:path) => {
+        $crate::register_batch!($function, |_: $crate::private::NoConfig| {
+            ::std::result::Result::Ok::<_, $crate::Error>($function)
+        });
+    };
+    ($function:ty, $constructor:expr) => {
+        ::std::thread_local! {
+            static SLUICE_BATCH_INSTANCE: $crate::private::BatchInstance<$function> =
+                ::std::default::Default::default();
+        }
+
+        /// ABI v2: the ABI version this module implements.
+        #[no_mangle]
+        pub extern "C" fn sluice_abi_version() -> i32 {
+            $crate::BATCH_ABI_VERSION
+        }
+
+        /// ABI v2: allocates `size` bytes (8-byte aligned) for the host; 0
+        /// on failure.
+        #[no_mangle]
+        pub extern "C" fn sluice_alloc(size: usize) -> *mut u8 {
+            $crate::private::alloc8(size)
+        }
+
+        /// ABI v2: frees a block from `sluice_alloc`.
+        ///
+        /// # Safety
+        /// `ptr` and `size` must be those of one live `sluice_alloc` block.
+        #[no_mangle]
+        pub unsafe extern "C" fn sluice_free(ptr: *mut u8, size: usize) {
+            $crate::private::free8(ptr, size)
+        }
+
+        /// ABI v2: builds the function from the configuration at `ptr`.
+        ///
+        /// # Safety
+        /// `ptr..ptr + len` must be readable.
+        #[no_mangle]
+        pub unsafe extern "C" fn sluice_init(ptr: *const u8, len: usize) -> i32 {
+            let config = $crate::private::bytes(ptr, len);
+            SLUICE_BATCH_INSTANCE.with(|instance| instance.init($constructor, config))
+        }
+
+        /// ABI v2: runs the function on the input batch at `ptr`.
+        ///
+        /// # Safety
+        /// `ptr..ptr + len` must be readable (the host passes a block from
+        /// `sluice_alloc`).
+        #[no_mangle]
+        pub unsafe extern "C" fn sluice_execute(ptr: *const u8, len: usize) -> i32 {
+            let input = $crate::private::bytes(ptr, len);
+            SLUICE_BATCH_INSTANCE.with(|instance| instance.execute(input))
         }
     };
 }
