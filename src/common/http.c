@@ -187,3 +187,20 @@ bool http_announced_too_large(struct MHD_Connection *c, size_t max)
                                                      MHD_HTTP_HEADER_CONTENT_LENGTH);
     return length && strtoull(length, NULL, 10) > max;
 }
+
+enum MHD_Result http_send_stream(struct MHD_Connection *c, const char *type, size_t block,
+                                 MHD_ContentReaderCallback read, void *cls,
+                                 MHD_ContentReaderFreeCallback done)
+{
+    struct MHD_Response *r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, block, read,
+                                                               cls, done);
+    if (!r) {
+        done(cls);
+        return MHD_NO;
+    }
+    MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type);
+    MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+    enum MHD_Result ret = MHD_queue_response(c, MHD_HTTP_OK, r);
+    MHD_destroy_response(r);
+    return ret;
+}

@@ -45,6 +45,13 @@ const char *http_content_type(const char *path);
 enum MHD_Result http_send_file(struct MHD_Connection *c, const char *path, const char *type,
                                bool *missing);
 
+/* Sends an endless (until `read` ends it) response of `type` produced by
+** `read(cls, pos, buf, max)` in blocks of up to `block` bytes, uncached;
+** `done(cls)` frees `cls`, also when the response cannot be made. */
+enum MHD_Result http_send_stream(struct MHD_Connection *c, const char *type, size_t block,
+                                 MHD_ContentReaderCallback read, void *cls,
+                                 MHD_ContentReaderFreeCallback done);
+
 /* Prepares a server's main thread, before any other thread exists:
 ** blocks SIGINT and SIGTERM (the threads started later inherit the mask,
 ** so only a sigwait on `stop` takes them) and ignores SIGPIPE (a client

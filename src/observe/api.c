@@ -148,17 +148,7 @@ static enum MHD_Result send_tap(struct MHD_Connection *c, SlTapStream *s)
     TapResponse *t = malloc(sizeof *t);
     if (!t) abort();
     *t = (TapResponse){ .stream = s, .fd = info ? info->connect_fd : -1 };
-    struct MHD_Response *r = MHD_create_response_from_callback(
-        MHD_SIZE_UNKNOWN, TAP_BLOCK, tap_reader, t, tap_done);
-    if (!r) {
-        tap_done(t);
-        return MHD_NO;
-    }
-    MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "application/x-ndjson");
-    MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
-    enum MHD_Result ret = MHD_queue_response(c, MHD_HTTP_OK, r);
-    MHD_destroy_response(r);
-    return ret;
+    return http_send_stream(c, "application/x-ndjson", TAP_BLOCK, tap_reader, t, tap_done);
 }
 
 static enum MHD_Result tap(SlApi *api, struct MHD_Connection *c)
