@@ -16,7 +16,8 @@
 #include <stdint.h>
 
 /* Sends `len` bytes of `text` (malloc'd; the response takes it) with a
-** Content-Type. A 401 also gets `WWW-Authenticate: Bearer`. */
+** Content-Type, not to be cached (every answer is computed). A 401 also
+** gets `WWW-Authenticate: Bearer`. */
 enum MHD_Result http_send_text(struct MHD_Connection *c, unsigned status,
                                const char *type, char *text, size_t len);
 

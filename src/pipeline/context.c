@@ -269,13 +269,18 @@ const char *sl_path(SlCtx *ctx, const char *path)
 
 /* ---- Reporting ------------------------------------------------------- */
 
+static void vlog(SlCtx *ctx, const char *fmt, va_list ap)
+{
+    fprintf(stderr, "sluice: %s: ", ctx->name);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+}
+
 void sl_fail(SlCtx *ctx, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    fprintf(stderr, "sluice: %s: ", ctx->name);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
+    vlog(ctx, fmt, ap);
     va_end(ap);
     SlPipeline *p = ctx->pipeline;
     pthread_mutex_lock(&p->lock);
@@ -289,9 +294,7 @@ void sl_log(SlCtx *ctx, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    fprintf(stderr, "sluice: %s: ", ctx->name);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
+    vlog(ctx, fmt, ap);
     va_end(ap);
 }
 

@@ -215,26 +215,11 @@ static void process(SlCtx *ctx, SlBatch *b)
 
 /* ---- Answers ----------------------------------------------------------- */
 
-static enum MHD_Result send_buffer(struct MHD_Connection *conn, unsigned status, const char *type,
-                                   char *body, size_t len)
-{
-    struct MHD_Response *resp = MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
-    if (!resp) {
-        free(body);
-        return MHD_NO;
-    }
-    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, type);
-    MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
-    enum MHD_Result rc = MHD_queue_response(conn, status, resp);
-    MHD_destroy_response(resp);
-    return rc;
-}
-
 static enum MHD_Result send_text(struct MHD_Connection *conn, unsigned status, const char *type,
                                  const char *text)
 {
     char *copy = strdup(text);
-    return copy ? send_buffer(conn, status, type, copy, strlen(copy)) : MHD_NO;
+    return copy ? http_send_text(conn, status, type, copy, strlen(copy)) : MHD_NO;
 }
 
 static const char not_built_page[] =
@@ -281,7 +266,7 @@ static enum MHD_Result send_snapshot(Dashboard *d, struct MHD_Connection *conn)
     pthread_mutex_unlock(&d->lock);
     char *text = root ? json_dumps(root, JSON_COMPACT | JSON_REAL_PRECISION(10)) : NULL;
     json_decref(root);
-    return text ? send_buffer(conn, MHD_HTTP_OK, "application/json", text, strlen(text)) : MHD_NO;
+    return text ? http_send_text(conn, MHD_HTTP_OK, "application/json", text, strlen(text)) : MHD_NO;
 }
 
 /* ---- The event stream --------------------------------------------------- */
