@@ -53,16 +53,17 @@
 **
 ** The typical transform:
 **
+**     static const char *transform_one(void *state, SlBatch *b, SlRecord *r,
+**                                      char *why, size_t size)
+**     {
+**         if (!sl_get(r, "message")) return "no field 'message'";
+**         ...change r...
+**         return NULL;
+**     }
+**
 **     static void process(SlCtx *ctx, SlBatch *b)
 **     {
-**         uint32_t kept = 0;
-**         for (uint32_t i = 0; i < b->count; i++) {
-**             if (!transform_one(b, &b->records[i]))
-**                 sl_reject(ctx, b, i, "no field 'message'");
-**             else
-**                 b->records[kept++] = b->records[i];
-**         }
-**         b->count = kept;
+**         sl_keep_valid(ctx, b, transform_one, sl_state(ctx));
 **         sl_emit(ctx, b);
 **     }
 */
@@ -140,6 +141,14 @@ void sl_reject(SlCtx *ctx, const SlBatch *batch, uint32_t index,
 ** undecodable datagram): the error record has the field `message`. */
 void sl_reject_text(SlCtx *ctx, const char *text, size_t len,
                     const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+/* Changes or checks one record; returns NULL to keep it, or why it is
+** rejected (a constant, or `why` once written, at most `size` bytes). A
+** rejected record must be left as it came, for the error output. */
+typedef const char *(*SlRecordFn)(void *user, SlBatch *b, SlRecord *r, char *why,
+                                  size_t size);
+/* Runs `fn` on every record of `b` in order, keeps those it accepts and
+** rejects the others (sl_reject), removing them from `b`. */
+void sl_keep_valid(SlCtx *ctx, SlBatch *b, SlRecordFn fn, void *user);
 bool sl_stopping(const SlCtx *ctx);
 /* Counts records discarded on purpose (the function node's failed windows
 ** with on_error: drop) as errors, without sending them to NAME.errors. */

@@ -217,6 +217,18 @@ void sl_reject(SlCtx *ctx, const SlBatch *batch, uint32_t index, const char *fmt
     after_reject(ctx);
 }
 
+void sl_keep_valid(SlCtx *ctx, SlBatch *b, SlRecordFn fn, void *user)
+{
+    uint32_t kept = 0;
+    for (uint32_t i = 0; i < b->count; i++) {
+        char why[256];
+        const char *reason = fn(user, b, &b->records[i], why, sizeof why);
+        if (reason) sl_reject(ctx, b, i, "%s", reason);
+        else b->records[kept++] = b->records[i];
+    }
+    b->count = kept;
+}
+
 void sl_reject_text(SlCtx *ctx, const char *text, size_t len, const char *fmt, ...)
 {
     char reason[512];

@@ -78,8 +78,9 @@ static int init(SlCtx *ctx, const SlConf *conf)
     return 0;
 }
 
-static bool apply(const Fields *f, SlBatch *b, SlRecord *r, char *why, size_t size)
+static const char *apply(void *state, SlBatch *b, SlRecord *r, char *why, size_t size)
 {
+    const Fields *f = state;
     for (size_t i = 0; i < f->count[RENAME]; i++) {
         const Op *op = &f->ops[RENAME][i];
         sl_map_rename(&r->fields, op->name, op->name_len, op->to, op->to_len);
@@ -106,21 +107,14 @@ static bool apply(const Fields *f, SlBatch *b, SlRecord *r, char *why, size_t si
         else
             snprintf(why, size, "field '%s': a %s %s %s", op->name, sl_type_name(v->type),
                      problem, sl_type_name(op->type));
-        return false;
+        return why;
     }
-    return true;
+    return NULL;
 }
 
 static void process(SlCtx *ctx, SlBatch *b)
 {
-    const Fields *f = sl_state(ctx);
-    uint32_t kept = 0;
-    for (uint32_t i = 0; i < b->count; i++) {
-        char why[256];
-        if (apply(f, b, &b->records[i], why, sizeof why)) b->records[kept++] = b->records[i];
-        else sl_reject(ctx, b, i, "%s", why);
-    }
-    b->count = kept;
+    sl_keep_valid(ctx, b, apply, sl_state(ctx));
     sl_emit(ctx, b);
 }
 

@@ -242,8 +242,9 @@ static void set_columns(const ParseCsv *p, SlBatch *b, SlMap *fields, const SlVa
 
 /* Converts every cell first, so a bad record is left untouched for the
 ** error output; returns NULL or the reason to reject it. */
-static const char *parse_one(ParseCsv *p, SlBatch *b, SlRecord *r, char *why_buf, size_t size)
+static const char *parse_one(void *state, SlBatch *b, SlRecord *r, char *why_buf, size_t size)
 {
+    const ParseCsv *p = state;
     const SlValue *line = sl_map_get(&r->fields, p->field, p->field_len);
     if (!line) return "no such field";
     if (line->type != SL_STRING) return "the field is not a string";
@@ -279,21 +280,15 @@ static const char *parse_one(ParseCsv *p, SlBatch *b, SlRecord *r, char *why_buf
 static void process(SlCtx *ctx, SlBatch *b)
 {
     ParseCsv *p = sl_state(ctx);
-    uint32_t kept = 0, i = 0;
     if (p->header_pending && b->count) {
         const SlValue *line = sl_map_get(&b->records[0].fields, p->field, p->field_len);
         if (line && line->type == SL_STRING) {
             take_header(p, b, line);
-            i = 1;
+            /* The header line is read, not passed on. */
+            memmove(b->records, b->records + 1, --b->count * sizeof *b->records);
         }
     }
-    for (; i < b->count; i++) {
-        char why[256];
-        const char *reason = parse_one(p, b, &b->records[i], why, sizeof why);
-        if (reason) sl_reject(ctx, b, i, "%s", reason);
-        else b->records[kept++] = b->records[i];
-    }
-    b->count = kept;
+    sl_keep_valid(ctx, b, parse_one, p);
     sl_emit(ctx, b);
 }
 

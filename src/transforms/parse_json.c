@@ -38,8 +38,9 @@ static int init(SlCtx *ctx, const SlConf *conf)
     return 0;
 }
 
-static const char *parse_one(const ParseJson *p, SlBatch *b, SlRecord *r, char *why, size_t size)
+static const char *parse_one(void *state, SlBatch *b, SlRecord *r, char *why, size_t size)
 {
+    const ParseJson *p = state;
     const SlValue *text = sl_map_get(&r->fields, p->field, p->field_len);
     if (!text) return "no such field";
     if (text->type != SL_STRING) return "the field is not a string";
@@ -55,15 +56,7 @@ static const char *parse_one(const ParseJson *p, SlBatch *b, SlRecord *r, char *
 
 static void process(SlCtx *ctx, SlBatch *b)
 {
-    const ParseJson *p = sl_state(ctx);
-    uint32_t kept = 0;
-    for (uint32_t i = 0; i < b->count; i++) {
-        char why[256];
-        const char *reason = parse_one(p, b, &b->records[i], why, sizeof why);
-        if (reason) sl_reject(ctx, b, i, "%s", reason);
-        else b->records[kept++] = b->records[i];
-    }
-    b->count = kept;
+    sl_keep_valid(ctx, b, parse_one, sl_state(ctx));
     sl_emit(ctx, b);
 }
 

@@ -155,6 +155,7 @@ static int init(SlCtx *ctx, const SlConf *conf)
 ** record points at the pattern, which dies with this instance), and the
 ** values of one match, kept aside until every cast has succeeded. */
 typedef struct Scratch {
+    const ParseRegex *regex;
     const char **names;
     SlValue *values;
     bool *set;
@@ -164,6 +165,7 @@ typedef struct Scratch {
 static Scratch scratch_for(const ParseRegex *p, SlBatch *b)
 {
     Scratch s = {
+        .regex = p,
         .names = sl_alloc(b, p->ncaptures * sizeof *s.names),
         .values = sl_alloc(b, p->ncaptures * sizeof *s.values),
         .set = sl_alloc(b, p->ncaptures * sizeof *s.set),
@@ -204,36 +206,29 @@ static bool match(const ParseRegex *p, SlBatch *b, const SlValue *v, Scratch *s,
     return true;
 }
 
-/* Parses one record; on failure writes the reason to `why` and returns
-** false, leaving the record unchanged for the error output. */
-static bool parse_one(const ParseRegex *p, SlBatch *b, SlRecord *r, Scratch *s,
-                      char *why, size_t size)
+/* Parses one record (an SlRecordFn on the batch's scratch), leaving it
+** unchanged when it fails, for the error output. */
+static const char *parse_one(void *scratch, SlBatch *b, SlRecord *r, char *why, size_t size)
 {
+    Scratch *s = scratch;
+    const ParseRegex *p = s->regex;
     const SlValue *v = sl_get(r, p->field);
-    if (!v) return snprintf(why, size, "no field '%s'", p->field), false;
+    if (!v) return snprintf(why, size, "no field '%s'", p->field), why;
     if (v->type != SL_STRING)
         return snprintf(why, size, "field '%s' is %s, not a string", p->field,
-                        sl_type_name(v->type)), false;
-    if (!match(p, b, v, s, why, size)) return false;
+                        sl_type_name(v->type)), why;
+    if (!match(p, b, v, s, why, size)) return why;
     for (uint32_t k = 0; k < p->ncaptures; k++)
         if (s->set[k])
             *sl_map_set(b, &r->fields, s->names[k], p->captures[k].name_len) = s->values[k];
-    return true;
+    return NULL;
 }
 
 static void process(SlCtx *ctx, SlBatch *b)
 {
     const ParseRegex *p = sl_state(ctx);
     Scratch s = scratch_for(p, b);
-    uint32_t kept = 0;
-    for (uint32_t i = 0; i < b->count; i++) {
-        char why[160];
-        if (parse_one(p, b, &b->records[i], &s, why, sizeof why))
-            b->records[kept++] = b->records[i];
-        else
-            sl_reject(ctx, b, i, "%s", why);
-    }
-    b->count = kept;
+    sl_keep_valid(ctx, b, parse_one, &s);
     pcre2_match_data_free(s.md);
     sl_emit(ctx, b);
 }
