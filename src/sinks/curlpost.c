@@ -27,3 +27,10 @@ CURL *sl_curl_post_handle(SlCtx *ctx, struct curl_slist *headers, int64_t timeou
     curl_easy_setopt(c, CURLOPT_ERRORBUFFER, error_buffer);
     return c;
 }
+
+void sl_curl_post_close(CURL *c)
+{
+    if (!c) return;
+    curl_easy_cleanup(c);
+    curl_global_cleanup(); /* pairs with the curl_global_init of the handle */
+}

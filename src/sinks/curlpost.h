@@ -15,5 +15,8 @@
 ** (CURL_ERROR_SIZE bytes). NULL after sl_fail when libcurl cannot start. */
 CURL *sl_curl_post_handle(SlCtx *ctx, struct curl_slist *headers, int64_t timeout_ms,
                           curl_write_callback write_fn, void *user, char *error_buffer);
+/* Frees a handle of sl_curl_post_handle and its share of libcurl's global
+** state; NULL is nothing to free. */
+void sl_curl_post_close(CURL *c);
 
 #endif

@@ -545,10 +545,7 @@ static void destroy(void *state)
 {
     EsSink *h = state;
     if (!h) return;
-    if (h->curl) {
-        curl_easy_cleanup(h->curl);
-        curl_global_cleanup();
-    }
+    sl_curl_post_close(h->curl);
     for (size_t i = 0; i < h->nurls; i++) free((char *)h->urls[i]);
     free(h->urls);
     curl_slist_free_all(h->headers);

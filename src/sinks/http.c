@@ -234,10 +234,7 @@ static void destroy(void *state)
 {
     HttpSink *h = state;
     if (!h) return;
-    if (h->curl) {
-        curl_easy_cleanup(h->curl);
-        curl_global_cleanup();
-    }
+    sl_curl_post_close(h->curl);
     curl_slist_free_all(h->headers);
     sl_buf_free(&h->body);
     sl_buf_free(&h->packed);

@@ -9,7 +9,9 @@
 ** from the first non-null value of its field: bool BOOLEAN, int BIGINT,
 ** float DOUBLE PRECISION, string TEXT, timestamp TIMESTAMPTZ, array and map
 ** JSONB. A value that does not fit its column (a string in a BIGINT column)
-** rejects its record with the reason, before anything is sent.
+** rejects its record with the reason, before anything is sent. Planning
+** the columns is shared with the sqlite sink (columns.h); this file says
+** what PostgreSQL's types take and writes its DDL.
 **
 ** Each batch is one transaction, so a batch is written exactly when its
 ** COMMIT succeeds. The rows are copied under a savepoint; if the server
@@ -24,6 +26,7 @@
 #include "../pipeline/component.h"
 #include "../pipeline/encode.h"
 #include "../pipeline/retry.h"
+#include "columns.h"
 
 #include <math.h>
 #include <postgresql/libpq-fe.h>
@@ -35,19 +38,11 @@
 /* NAMEDATALEN - 1: PostgreSQL cuts longer identifiers short, silently. */
 enum { MAX_IDENTIFIER = 63, COPY_CHUNK = 1 << 20 };
 
+/* A column type; OTHER is a column of a table made elsewhere whose type is
+** none of these: it takes any value, and the server checks it. */
 typedef enum ColType {
     COL_BOOLEAN, COL_BIGINT, COL_DOUBLE, COL_TEXT, COL_TIMESTAMPTZ, COL_JSONB, COL_OTHER
 } ColType;
-
-static const char *const col_type_sql[] = {
-    "BOOLEAN", "BIGINT", "DOUBLE PRECISION", "TEXT", "TIMESTAMPTZ", "JSONB", "(other)"
-};
-
-typedef struct Column {
-    char *name;
-    size_t len;
-    ColType type;
-} Column;
 
 /* Records the server refused, rejected once their transaction commits so
 ** that a retried batch cannot reject a record twice. */
@@ -63,11 +58,8 @@ typedef struct PgSink {
     int64_t retries;
     SlBackoff backoff;
     PGconn *conn;
-    bool columns_loaded, table_exists;
-    Column *cols;
-    uint32_t ncols, cap;
-    uint32_t ncols_db;              /* the prefix of cols that exists in the table */
-    const SlValue **row;            /* per column: the value of the record at hand */
+    bool columns_loaded;
+    SlColumns columns;
     SlBuf rows;                     /* the batch in COPY text format */
     size_t *row_end;                /* per record: where its row ends in rows */
     SlBuf sql, json;
@@ -94,62 +86,41 @@ static const SlSetting settings[] = {
 
 /* ---- Columns ----------------------------------------------------------- */
 
-/* Records mostly carry their fields in the order of the columns, which
-** were made from such records: field i is tried against column i first.
-** Quoted PostgreSQL identifiers are case-sensitive. */
-static uint32_t find_column(const PgSink *s, const char *name, size_t len, uint32_t hint)
-{
-    if (hint < s->ncols && s->cols[hint].len == len && !memcmp(s->cols[hint].name, name, len))
-        return hint;
-    for (uint32_t i = 0; i < s->ncols; i++)
-        if (s->cols[i].len == len && !memcmp(s->cols[i].name, name, len)) return i;
-    return UINT32_MAX;
-}
-
-static void add_column(PgSink *s, const char *name, size_t len, ColType type)
-{
-    if (s->ncols == s->cap) {
-        s->cap = s->cap ? s->cap * 2 : 16;
-        s->cols = sl_xrealloc(s->cols, s->cap * sizeof *s->cols);
-        s->row = sl_xrealloc(s->row, s->cap * sizeof *s->row);
-    }
-    Column *c = &s->cols[s->ncols++];
-    c->name = sl_xrealloc(NULL, len + 1);
-    memcpy(c->name, name, len);
-    c->name[len] = 0;
-    c->len = len;
-    c->type = type;
-}
-
-/* Forgets the columns after the first `keep`. */
-static void drop_columns(PgSink *s, uint32_t keep)
-{
-    while (s->ncols > keep) free(s->cols[--s->ncols].name);
-}
-
-/* The column type of a value, for a new column; false for null. */
-static bool type_of(const SlValue *v, ColType *out)
-{
-    switch (v->type) {
-    case SL_BOOL: *out = COL_BOOLEAN; return true;
-    case SL_INT: *out = COL_BIGINT; return true;
-    case SL_FLOAT: *out = COL_DOUBLE; return true;
-    case SL_STRING: *out = COL_TEXT; return true;
-    case SL_TIMESTAMP: *out = COL_TIMESTAMPTZ; return true;
-    case SL_ARRAY: case SL_MAP: *out = COL_JSONB; return true;
-    default: return false;
-    }
-}
-
 /* Text and JSONB take any value (JSONB as its JSON); a string may hold a
 ** time the server reads. Other mismatches would only fail on the server. */
-static bool fits(const SlValue *v, ColType col)
+static const SlColumnType col_types[] = {
+    [COL_BOOLEAN] = { "BOOLEAN", 0 },
+    [COL_BIGINT] = { "BIGINT", 0 },
+    [COL_DOUBLE] = { "DOUBLE PRECISION", SL_TAKES(SL_INT) },
+    [COL_TEXT] = { "TEXT", SL_TAKES_ANY },
+    [COL_TIMESTAMPTZ] = { "TIMESTAMPTZ", SL_TAKES(SL_STRING) },
+    [COL_JSONB] = { "JSONB", SL_TAKES_ANY },
+    [COL_OTHER] = { "(other)", SL_TAKES_ANY },
+};
+
+/* PostgreSQL's text types cannot hold a NUL byte, whatever the column. */
+static bool storable(const SlField *f, char *why, size_t size)
 {
-    ColType t;
-    if (!type_of(v, &t) || t == col) return true;
-    if (col == COL_TEXT || col == COL_JSONB || col == COL_OTHER) return true;
-    return (col == COL_DOUBLE && t == COL_BIGINT) || (col == COL_TIMESTAMPTZ && t == COL_TEXT);
+    const SlValue *v = &f->value;
+    if (v->type == SL_STRING && memchr(v->as.s, 0, v->len))
+        return snprintf(why, size, "field '%.*s' holds a NUL byte, which PostgreSQL text cannot",
+                        (int)f->name_len, f->name), false;
+    return true;
 }
+
+static const SlColumnRules pg_columns = {
+    .db = "PostgreSQL",
+    .types = col_types,
+    .new_type = {
+        [SL_NULL] = SL_NO_COLUMN_TYPE, [SL_BOOL] = COL_BOOLEAN, [SL_INT] = COL_BIGINT,
+        [SL_FLOAT] = COL_DOUBLE, [SL_STRING] = COL_TEXT, [SL_TIMESTAMP] = COL_TIMESTAMPTZ,
+        [SL_ARRAY] = COL_JSONB, [SL_MAP] = COL_JSONB,
+    },
+    .ignore_case = false,           /* quoted identifiers are case-sensitive */
+    .max_name = MAX_IDENTIFIER,
+    .quote = '"',
+    .storable = storable,
+};
 
 /* The type of a column of an existing table, from format_type(). */
 static ColType type_declared(const char *decl)
@@ -164,55 +135,6 @@ static ColType type_declared(const char *decl)
     for (size_t i = 0; i < sizeof known / sizeof *known; i++)
         if (!strcmp(decl, known[i].sql)) return known[i].type;
     return COL_OTHER;
-}
-
-/* ---- Checking records against the columns ------------------------------ */
-
-static bool check_value(const PgSink *s, const SlField *f, uint32_t col, char *why, size_t size)
-{
-    const SlValue *v = &f->value;
-    if (v->type == SL_STRING && memchr(v->as.s, 0, v->len))
-        return snprintf(why, size, "field '%.*s' holds a NUL byte, which PostgreSQL text cannot",
-                        (int)f->name_len, f->name), false;
-    if (col != UINT32_MAX && !fits(v, s->cols[col].type))
-        return snprintf(why, size, "field '%.*s' is %s, column \"%s\" is %s", (int)f->name_len,
-                        f->name, sl_type_name(v->type), s->cols[col].name,
-                        col_type_sql[s->cols[col].type]), false;
-    return true;
-}
-
-/* Checks that every field of `r` fits its column, planning a column for
-** each new field; returns false with the reason in `why` if the record
-** cannot be stored. */
-static bool check_fields(PgSink *s, const SlRecord *r, char *why, size_t size)
-{
-    uint32_t typed = 0;
-    for (uint32_t i = 0; i < r->fields.count; i++) {
-        const SlField *f = &r->fields.fields[i];
-        uint32_t col = find_column(s, f->name, f->name_len, i);
-        if (!check_value(s, f, col, why, size)) return false;
-        ColType t;
-        if (col == UINT32_MAX) {
-            if (!type_of(&f->value, &t)) continue; /* null: as if absent */
-            if (f->name_len == 0 || f->name_len > MAX_IDENTIFIER || memchr(f->name, 0, f->name_len))
-                return snprintf(why, size, "field name '%.*s' cannot be a column name (1 to %d bytes, no NUL)",
-                                (int)f->name_len, f->name, MAX_IDENTIFIER), false;
-            add_column(s, f->name, f->name_len, t);
-        }
-        typed++;
-    }
-    if (typed == 0 && s->ncols == 0)
-        return snprintf(why, size, "no field with a value to make a column from"), false;
-    return true;
-}
-
-/* A rejected record plans no column. */
-static bool plan_record(PgSink *s, const SlRecord *r, char *why, size_t size)
-{
-    uint32_t before = s->ncols;
-    if (check_fields(s, r, why, size)) return true;
-    drop_columns(s, before);
-    return false;
 }
 
 /* ---- Rows in COPY text format ------------------------------------------ */
@@ -270,15 +192,11 @@ static void put_value(PgSink *s, const SlValue *v, ColType col)
 /* One row: every column in table order, \N where the record has no value. */
 static void encode_row(PgSink *s, const SlRecord *r)
 {
-    for (uint32_t c = 0; c < s->ncols; c++) s->row[c] = NULL;
-    for (uint32_t i = 0; i < r->fields.count; i++) {
-        uint32_t c = find_column(s, r->fields.fields[i].name, r->fields.fields[i].name_len, i);
-        if (c != UINT32_MAX) s->row[c] = &r->fields.fields[i].value;
-    }
-    for (uint32_t c = 0; c < s->ncols; c++) {
+    const SlValue *const *row = sl_columns_row(&s->columns, r);
+    for (uint32_t c = 0; c < s->columns.count; c++) {
         if (c) sl_buf_putc(&s->rows, '\t');
-        if (s->row[c])
-            put_value(s, s->row[c], s->cols[c].type);
+        if (row[c])
+            put_value(s, row[c], s->columns.cols[c].type);
         else
             sl_buf_put(&s->rows, "\\N", 2);
     }
@@ -344,37 +262,42 @@ static Outcome sql_run(PgSink *s)
     return run_sql(s, s->sql.data);
 }
 
+/* Appends a column's definition: its quoted name and its type. */
+static void put_column_def(PgSink *s, const SlColumn *col)
+{
+    put_ident(&s->sql, col->name, col->len);
+    sql_add(s, " ");
+    sql_add(s, sl_column_type_sql(&s->columns, col));
+}
+
+/* The DDL of sl_columns_make, whose success is 0: DONE. */
+static int create_table(void *sink, const SlColumns *c)
+{
+    PgSink *s = sink;
+    sql_start(s, "CREATE TABLE IF NOT EXISTS ");
+    put_ident(&s->sql, s->table, strlen(s->table));
+    for (uint32_t i = 0; i < c->count; i++) {
+        sql_add(s, i ? ", " : " (");
+        put_column_def(s, &c->cols[i]);
+    }
+    sql_add(s, ")");
+    return (int)sql_run(s);
+}
+
+static int add_column(void *sink, const SlColumn *col)
+{
+    PgSink *s = sink;
+    sql_start(s, "ALTER TABLE ");
+    put_ident(&s->sql, s->table, strlen(s->table));
+    sql_add(s, " ADD COLUMN IF NOT EXISTS ");
+    put_column_def(s, col);
+    return (int)sql_run(s);
+}
+
 /* Creates the table or adds the planned columns. */
 static Outcome make_columns(PgSink *s)
 {
-    if (s->ncols_db == s->ncols) return DONE;
-    if (!s->table_exists) {
-        sql_start(s, "CREATE TABLE IF NOT EXISTS ");
-        put_ident(&s->sql, s->table, strlen(s->table));
-        for (uint32_t i = 0; i < s->ncols; i++) {
-            sql_add(s, i ? ", " : " (");
-            put_ident(&s->sql, s->cols[i].name, s->cols[i].len);
-            sql_add(s, " ");
-            sql_add(s, col_type_sql[s->cols[i].type]);
-        }
-        sql_add(s, ")");
-        Outcome o = sql_run(s);
-        if (o != DONE) return o;
-        s->table_exists = true;
-        s->ncols_db = s->ncols;
-    }
-    for (uint32_t i = s->ncols_db; i < s->ncols; i++) {
-        sql_start(s, "ALTER TABLE ");
-        put_ident(&s->sql, s->table, strlen(s->table));
-        sql_add(s, " ADD COLUMN IF NOT EXISTS ");
-        put_ident(&s->sql, s->cols[i].name, s->cols[i].len);
-        sql_add(s, " ");
-        sql_add(s, col_type_sql[s->cols[i].type]);
-        Outcome o = sql_run(s);
-        if (o != DONE) return o;
-    }
-    s->ncols_db = s->ncols;
-    return DONE;
+    return (Outcome)sl_columns_make(&s->columns, create_table, add_column, s);
 }
 
 static size_t row_start(const PgSink *s, uint32_t i)
@@ -387,9 +310,9 @@ static Outcome copy_rows(PgSink *s, uint32_t lo, uint32_t hi)
 {
     sql_start(s, "COPY ");
     put_ident(&s->sql, s->table, strlen(s->table));
-    for (uint32_t i = 0; i < s->ncols; i++) {
+    for (uint32_t i = 0; i < s->columns.count; i++) {
         sql_add(s, i ? ", " : " (");
-        put_ident(&s->sql, s->cols[i].name, s->cols[i].len);
+        put_ident(&s->sql, s->columns.cols[i].name, s->columns.cols[i].len);
     }
     sql_add(s, ") FROM STDIN");
     sl_buf_putc(&s->sql, 0);
@@ -446,8 +369,7 @@ static Outcome copy_range(PgSink *s, SlBatch *b, uint32_t lo, uint32_t hi)
 ** and made no column: they are made again by the next. */
 static Outcome write_batch(PgSink *s, SlBatch *b)
 {
-    uint32_t ncols_db = s->ncols_db;
-    bool table_exists = s->table_exists;
+    SlColumnsMark made = sl_columns_mark(&s->columns);
     s->refused.count = 0;
     Outcome o = run_sql(s, "BEGIN");
     if (o == DONE) o = make_columns(s);
@@ -460,8 +382,7 @@ static Outcome write_batch(PgSink *s, SlBatch *b)
         run_sql(s, "ROLLBACK");
         memcpy(s->error, why, sizeof why);
     }
-    s->ncols_db = ncols_db;
-    s->table_exists = table_exists;
+    sl_columns_rolled_back(&s->columns, made);
     return o == ROW_REFUSED ? BROKEN : o;
 }
 
@@ -481,12 +402,10 @@ static Outcome load_columns(PgSink *s)
     Outcome o = judge(s, res, PGRES_TUPLES_OK);
     for (int i = 0; o == DONE && i < PQntuples(res); i++) {
         const char *name = PQgetvalue(res, i, 0);
-        add_column(s, name, strlen(name), type_declared(PQgetvalue(res, i, 1)));
+        sl_columns_load(&s->columns, name, strlen(name), type_declared(PQgetvalue(res, i, 1)));
     }
     PQclear(res);
     if (o != DONE) return o;
-    s->ncols_db = s->ncols;
-    s->table_exists = s->ncols > 0;
     s->columns_loaded = true;
     return DONE;
 }
@@ -535,10 +454,12 @@ static Outcome with_retries(SlCtx *ctx, PgSink *s, Step step, SlBatch *b)
         Outcome o = connected(s) ? step(s, b) : TRANSIENT;
         if (o != TRANSIENT) return o;
         if (!sl_retry_left(s->retries, attempt)) {
+            /* The reason is cut to leave room for the prefix, which has
+            ** at most 45 bytes. */
             char why[sizeof s->error];
             memcpy(why, s->error, sizeof why);
-            snprintf(s->error, sizeof s->error, "gave up after %lld attempts: %s",
-                     (long long)attempt + 1, why);
+            snprintf(s->error, sizeof s->error, "gave up after %lld attempts: %.*s",
+                     (long long)attempt + 1, (int)sizeof s->error - 48, why);
             return o;
         }
         sl_retry_wait(ctx, &s->backoff, attempt, s->retries, s->error);
@@ -550,21 +471,6 @@ static Outcome with_retries(SlCtx *ctx, PgSink *s, Step step, SlBatch *b)
 static void reject_all(SlCtx *ctx, PgSink *s, SlBatch *b)
 {
     for (uint32_t i = 0; i < b->count; i++) sl_reject(ctx, b, i, "not stored: %s", s->error);
-}
-
-/* Keeps the records that fit the columns, planning new ones; the others
-** are rejected with the reason. */
-static void plan_batch(SlCtx *ctx, PgSink *s, SlBatch *b)
-{
-    uint32_t kept = 0;
-    for (uint32_t i = 0; i < b->count; i++) {
-        char why[256];
-        if (plan_record(s, &b->records[i], why, sizeof why))
-            b->records[kept++] = b->records[i];
-        else
-            sl_reject(ctx, b, i, "%s", why);
-    }
-    b->count = kept;
 }
 
 static void encode_batch(PgSink *s, SlBatch *b)
@@ -586,12 +492,12 @@ static void process(SlCtx *ctx, SlBatch *b)
     if (!s->columns_loaded && with_retries(ctx, s, nothing_more, b) != DONE) {
         reject_all(ctx, s, b);
     } else {
-        plan_batch(ctx, s, b);
+        sl_columns_plan_batch(ctx, &s->columns, b);
         encode_batch(s, b);
         if (b->count && with_retries(ctx, s, write_batch, b) != DONE) {
             /* The table may have changed under us (a column dropped): the
             ** next batch reads its columns again. */
-            drop_columns(s, 0);
+            sl_columns_clear(&s->columns);
             s->columns_loaded = false;
             reject_all(ctx, s, b);
         } else {
@@ -618,9 +524,7 @@ static void destroy(void *state)
     PgSink *s = state;
     if (!s) return;
     PQfinish(s->conn);
-    drop_columns(s, 0);
-    free(s->cols);
-    free(s->row);
+    sl_columns_free(&s->columns);
     free(s->row_end);
     sl_buf_free(&s->rows);
     sl_buf_free(&s->sql);
@@ -668,6 +572,7 @@ static int init(SlCtx *ctx, const SlConf *conf)
     PgSink *s = calloc(1, sizeof *s);
     if (!s) abort();
     sl_set_state(ctx, s);
+    sl_columns_init(&s->columns, &pg_columns);
     s->table = sl_conf_str(conf, "table", "records");
     s->retries = sl_conf_int(conf, "retries", SL_RETRIES_FOREVER);
     sl_backoff_init(&s->backoff, sl_conf_int(conf, "backoff_ms", 200),

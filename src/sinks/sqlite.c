@@ -9,7 +9,9 @@
 ** UTC) or INTEGER nanoseconds (`timestamps: integer`), array and map TEXT
 ** holding JSON. Tables the sink creates are STRICT. A value that does not fit
 ** its column (a string in an INTEGER column, a NaN) rejects its record with
-** the reason; null and absent fields are both SQL NULL.
+** the reason; null and absent fields are both SQL NULL. Planning the
+** columns is shared with the postgres sink (columns.h); this file says what
+** SQLite's types take and writes its DDL.
 **
 ** Each batch is one transaction (WAL mode, synchronous=NORMAL): a batch is
 ** written when process returns, and a committed batch survives the process
@@ -21,6 +23,7 @@
 */
 #include "../pipeline/component.h"
 #include "../pipeline/encode.h"
+#include "columns.h"
 
 #include <math.h>
 #include <sqlite3.h>
@@ -33,27 +36,15 @@
 ** type is none of these: it takes any value. */
 typedef enum ColType { COL_INTEGER, COL_REAL, COL_TEXT, COL_OTHER } ColType;
 
-static const char *const col_type_sql[] = { "INTEGER", "REAL", "TEXT", "ANY" };
-
-typedef struct Column {
-    char *name;
-    size_t len;
-    ColType type;
-} Column;
-
 typedef struct SqliteSink {
     const char *path, *table;
     bool ts_integer;                /* timestamps as INTEGER nanoseconds */
     int64_t busy_timeout_ms;
     sqlite3 *db;
     sqlite3_stmt *begin, *commit, *rollback, *insert;
-    bool table_exists;
-    Column *cols;
-    uint32_t ncols, cap;
-    uint32_t ncols_db;              /* the prefix of cols that exists in the db */
+    SlColumnRules rules;            /* sqlite_columns, with this sink's timestamps */
+    SlColumns columns;
     uint32_t insert_cols;           /* columns the insert statement names */
-    uint64_t *seen;                 /* per column: the record that used it last */
-    uint64_t stamp;
     SlBuf json;                     /* arrays and maps being bound */
     char error[256];                /* the last database error */
 } SqliteSink;
@@ -82,70 +73,38 @@ static void *xcalloc(size_t n, size_t size)
 
 /* ---- Columns ----------------------------------------------------------- */
 
-static char ascii_lower(char c)
-{
-    return c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c;
-}
+/* STRICT tables take an int in a REAL column; ANY takes everything. */
+static const SlColumnType col_types[] = {
+    [COL_INTEGER] = { "INTEGER", 0 },
+    [COL_REAL] = { "REAL", SL_TAKES(SL_INT) },
+    [COL_TEXT] = { "TEXT", 0 },
+    [COL_OTHER] = { "ANY", SL_TAKES_ANY },
+};
 
-/* SQLite compares identifiers without regard to ASCII case. */
-static bool same_name(const char *a, size_t alen, const char *b, size_t blen)
+/* SQLite would store a NaN as NULL, silently. */
+static bool storable(const SlField *f, char *why, size_t size)
 {
-    if (alen != blen) return false;
-    for (size_t i = 0; i < alen; i++)
-        if (ascii_lower(a[i]) != ascii_lower(b[i])) return false;
+    const SlValue *v = &f->value;
+    if (v->type == SL_FLOAT && isnan(v->as.f))
+        return snprintf(why, size, "field '%.*s' is NaN, which SQLite stores as NULL",
+                        (int)f->name_len, f->name), false;
     return true;
 }
 
-/* Records mostly carry their fields in the order of the columns, which
-** were made from such records: field i is tried against column i first. */
-static uint32_t find_column(const SqliteSink *s, const char *name, size_t len, uint32_t hint)
-{
-    if (hint < s->ncols && same_name(s->cols[hint].name, s->cols[hint].len, name, len))
-        return hint;
-    for (uint32_t i = 0; i < s->ncols; i++)
-        if (same_name(s->cols[i].name, s->cols[i].len, name, len)) return i;
-    return UINT32_MAX;
-}
-
-static void add_column(SqliteSink *s, const char *name, size_t len, ColType type)
-{
-    if (s->ncols == s->cap) {
-        s->cap = s->cap ? s->cap * 2 : 16;
-        s->cols = sl_xrealloc(s->cols, s->cap * sizeof *s->cols);
-        s->seen = sl_xrealloc(s->seen, s->cap * sizeof *s->seen);
-    }
-    Column *c = &s->cols[s->ncols];
-    c->name = xcalloc(len + 1, 1);
-    memcpy(c->name, name, len);
-    c->len = len;
-    c->type = type;
-    s->seen[s->ncols++] = 0;
-}
-
-/* Forgets the columns after the first `keep`. */
-static void drop_columns(SqliteSink *s, uint32_t keep)
-{
-    while (s->ncols > keep) free(s->cols[--s->ncols].name);
-}
-
-/* The column type of a value, for a new column; false for null. */
-static bool type_of(const SqliteSink *s, const SlValue *v, ColType *out)
-{
-    switch (v->type) {
-    case SL_BOOL: case SL_INT: *out = COL_INTEGER; return true;
-    case SL_FLOAT: *out = COL_REAL; return true;
-    case SL_TIMESTAMP: *out = s->ts_integer ? COL_INTEGER : COL_TEXT; return true;
-    case SL_STRING: case SL_ARRAY: case SL_MAP: *out = COL_TEXT; return true;
-    default: return false;
-    }
-}
-
-static bool fits(const SqliteSink *s, const SlValue *v, ColType col)
-{
-    ColType t;
-    if (col == COL_OTHER || !type_of(s, v, &t) || t == col) return true;
-    return col == COL_REAL && v->type == SL_INT;
-}
+/* With text timestamps; init changes where timestamps go for `timestamps:
+** integer`. SQLite compares identifiers without regard to ASCII case. */
+static const SlColumnRules sqlite_columns = {
+    .db = "SQLite",
+    .types = col_types,
+    .new_type = {
+        [SL_NULL] = SL_NO_COLUMN_TYPE, [SL_BOOL] = COL_INTEGER, [SL_INT] = COL_INTEGER,
+        [SL_FLOAT] = COL_REAL, [SL_STRING] = COL_TEXT, [SL_TIMESTAMP] = COL_TEXT,
+        [SL_ARRAY] = COL_TEXT, [SL_MAP] = COL_TEXT,
+    },
+    .ignore_case = true,
+    .quote = '\'',
+    .storable = storable,
+};
 
 /* The affinity rules of SQLite (section 3.1 of its datatype page), so
 ** that a table made elsewhere is checked the way SQLite would store it. */
@@ -162,55 +121,6 @@ static ColType type_declared(const char *decl)
         sqlite3_strglob("*[Dd][Oo][Uu][Bb]*", decl) == 0)
         return COL_REAL;
     return COL_OTHER;
-}
-
-/* ---- Phase 1: checking records against the columns --------------------- */
-
-/* Checks that every field of `r` fits its column, planning a column for
-** each new field; returns false with the reason in `why` if the record
-** cannot be stored. */
-static bool check_fields(SqliteSink *s, const SlRecord *r, char *why, size_t size)
-{
-    s->stamp++;
-    uint32_t typed = 0;
-    for (uint32_t i = 0; i < r->fields.count; i++) {
-        const SlField *f = &r->fields.fields[i];
-        const SlValue *v = &f->value;
-        if (v->type == SL_FLOAT && isnan(v->as.f))
-            return snprintf(why, size, "field '%.*s' is NaN, which SQLite stores as NULL",
-                            (int)f->name_len, f->name), false;
-        ColType t;
-        uint32_t col = find_column(s, f->name, f->name_len, i);
-        if (col == UINT32_MAX) {
-            if (!type_of(s, v, &t)) continue; /* null: as if absent */
-            if (f->name_len == 0 || memchr(f->name, 0, f->name_len))
-                return snprintf(why, size, "field name '%.*s' cannot be a column name",
-                                (int)f->name_len, f->name), false;
-            add_column(s, f->name, f->name_len, t);
-            col = s->ncols - 1;
-        } else if (!fits(s, v, s->cols[col].type)) {
-            return snprintf(why, size, "field '%.*s' is %s, column '%s' is %s",
-                            (int)f->name_len, f->name, sl_type_name(v->type),
-                            s->cols[col].name, col_type_sql[s->cols[col].type]), false;
-        }
-        if (s->seen[col] == s->stamp)
-            return snprintf(why, size, "two fields map to column '%s' (SQLite ignores case)",
-                            s->cols[col].name), false;
-        s->seen[col] = s->stamp;
-        typed++;
-    }
-    if (typed == 0 && s->ncols == 0)
-        return snprintf(why, size, "no field with a value to make a column from"), false;
-    return true;
-}
-
-/* A rejected record plans no column. */
-static bool plan_record(SqliteSink *s, const SlRecord *r, char *why, size_t size)
-{
-    uint32_t before = s->ncols;
-    if (check_fields(s, r, why, size)) return true;
-    drop_columns(s, before);
-    return false;
 }
 
 /* ---- Phase 2: writing the transaction ---------------------------------- */
@@ -246,53 +156,54 @@ static Outcome exec_sql(SqliteSink *s, char *sql)
     return rc == SQLITE_OK ? DONE : outcome(s, rc);
 }
 
-static char *column_list(const SqliteSink *s, uint32_t from, bool with_types)
+static char *column_list(const SlColumns *c, bool with_types)
 {
     char *sql = sqlite3_mprintf("%s", "");
-    for (uint32_t i = from; i < s->ncols && sql; i++) {
-        char *next = sqlite3_mprintf("%z%s\"%w\"%s%s", sql, i > from ? ", " : "",
-                                     s->cols[i].name, with_types ? " " : "",
-                                     with_types ? col_type_sql[s->cols[i].type] : "");
+    for (uint32_t i = 0; i < c->count && sql; i++) {
+        char *next = sqlite3_mprintf("%z%s\"%w\"%s%s", sql, i ? ", " : "", c->cols[i].name,
+                                     with_types ? " " : "",
+                                     with_types ? sl_column_type_sql(c, &c->cols[i]) : "");
         sql = next;
     }
     if (!sql) abort();
     return sql;
 }
 
+/* The DDL of sl_columns_make, whose success is 0: DONE. */
+static int create_table(void *sink, const SlColumns *c)
+{
+    SqliteSink *s = sink;
+    return (int)exec_sql(s, sqlite3_mprintf("CREATE TABLE \"%w\" (%z) STRICT", s->table,
+                                            column_list(c, true)));
+}
+
+static int add_column(void *sink, const SlColumn *col)
+{
+    SqliteSink *s = sink;
+    return (int)exec_sql(s, sqlite3_mprintf("ALTER TABLE \"%w\" ADD COLUMN \"%w\" %s", s->table,
+                                            col->name, sl_column_type_sql(&s->columns, col)));
+}
+
 /* Creates the table or adds the planned columns. */
 static Outcome make_columns(SqliteSink *s)
 {
-    if (s->ncols_db == s->ncols) return DONE;
-    if (!s->table_exists) {
-        Outcome o = exec_sql(s, sqlite3_mprintf("CREATE TABLE \"%w\" (%z) STRICT", s->table,
-                                                column_list(s, 0, true)));
-        if (o != DONE) return o;
-        s->table_exists = true;
-        s->ncols_db = s->ncols;
-        return DONE;
-    }
-    for (; s->ncols_db < s->ncols; s->ncols_db++) {
-        const Column *c = &s->cols[s->ncols_db];
-        Outcome o = exec_sql(s, sqlite3_mprintf("ALTER TABLE \"%w\" ADD COLUMN \"%w\" %s",
-                                                s->table, c->name, col_type_sql[c->type]));
-        if (o != DONE) return o;
-    }
-    return DONE;
+    return (Outcome)sl_columns_make(&s->columns, create_table, add_column, s);
 }
 
 static Outcome prepare_insert(SqliteSink *s)
 {
-    if (s->insert && s->insert_cols == s->ncols) return DONE;
+    if (s->insert && s->insert_cols == s->columns.count) return DONE;
     sqlite3_finalize(s->insert);
     s->insert = NULL;
     char *places = sqlite3_mprintf("%s", "?");
-    for (uint32_t i = 1; i < s->ncols && places; i++) places = sqlite3_mprintf("%z, ?", places);
+    for (uint32_t i = 1; i < s->columns.count && places; i++)
+        places = sqlite3_mprintf("%z, ?", places);
     char *sql = sqlite3_mprintf("INSERT INTO \"%w\" (%z) VALUES (%z)", s->table,
-                                column_list(s, 0, false), places);
+                                column_list(&s->columns, false), places);
     if (!sql) abort();
     int rc = sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &s->insert, NULL);
     sqlite3_free(sql);
-    s->insert_cols = s->ncols;
+    s->insert_cols = s->columns.count;
     return rc == SQLITE_OK ? DONE : outcome(s, rc);
 }
 
@@ -327,10 +238,10 @@ static int bind_value(SqliteSink *s, int at, const SlValue *v, uint64_t *bytes)
 static Outcome insert_record(SqliteSink *s, const SlRecord *r, uint64_t *bytes)
 {
     sqlite3_clear_bindings(s->insert);
-    for (uint32_t i = 0; i < r->fields.count; i++) {
-        uint32_t col = find_column(s, r->fields.fields[i].name, r->fields.fields[i].name_len, i);
-        if (col == UINT32_MAX) continue; /* a null never given a column */
-        int rc = bind_value(s, (int)col + 1, &r->fields.fields[i].value, bytes);
+    const SlValue *const *row = sl_columns_row(&s->columns, r);
+    for (uint32_t col = 0; col < s->columns.count; col++) {
+        if (!row[col]) continue; /* absent, or a null never given a column */
+        int rc = bind_value(s, (int)col + 1, row[col], bytes);
         if (rc != SQLITE_OK) return outcome(s, rc);
     }
     return run_stmt(s, s->insert);
@@ -379,16 +290,14 @@ static void sleep_ms(int64_t ms)
 static Outcome write_with_retry(SqliteSink *s, SlBatch *b, Refusals *refused,
                                 uint64_t *bytes)
 {
-    uint32_t ncols_db = s->ncols_db;
-    bool table_exists = s->table_exists;
+    SlColumnsMark made = sl_columns_mark(&s->columns);
     int64_t waited = 0, delay = 1;
     for (;;) {
         refused->count = 0;
         *bytes = 0;
         Outcome o = write_batch(s, b, refused, bytes);
         if (o == DONE) return o;
-        s->ncols_db = ncols_db;
-        s->table_exists = table_exists;
+        sl_columns_rolled_back(&s->columns, made);
         sqlite3_finalize(s->insert);
         s->insert = NULL;
         if (o != BUSY || waited >= s->busy_timeout_ms) return o;
@@ -407,7 +316,7 @@ static void write_records(SlCtx *ctx, SqliteSink *s, SlBatch *b)
     uint64_t bytes;
     Outcome o = write_with_retry(s, b, &refused, &bytes);
     if (o != DONE) {
-        drop_columns(s, s->ncols_db);
+        sl_columns_drop_planned(&s->columns);
         for (uint32_t i = 0; i < b->count; i++)
             sl_reject(ctx, b, i, "not stored: %s", s->error);
         sl_fail(ctx, "%s: %s", s->path, s->error);
@@ -421,16 +330,9 @@ static void write_records(SlCtx *ctx, SqliteSink *s, SlBatch *b)
 static void process(SlCtx *ctx, SlBatch *b)
 {
     SqliteSink *s = sl_state(ctx);
-    uint32_t kept = 0;
-    for (uint32_t i = 0; i < b->count; i++) {
-        char why[256];
-        if (plan_record(s, &b->records[i], why, sizeof why))
-            b->records[kept++] = b->records[i];
-        else
-            sl_reject(ctx, b, i, "%s", why);
-    }
-    b->count = kept;
-    if (kept) write_records(ctx, s, b);
+    /* Phase 1: the records that cannot be stored are rejected here. */
+    sl_columns_plan_batch(ctx, &s->columns, b);
+    if (b->count) write_records(ctx, s, b);
     sl_batch_free(b);
 }
 
@@ -446,11 +348,10 @@ static bool load_columns(SqliteSink *s)
     if (rc != SQLITE_OK) return false;
     while ((rc = sqlite3_step(info)) == SQLITE_ROW) {
         const char *name = (const char *)sqlite3_column_text(info, 0);
-        add_column(s, name, strlen(name), type_declared((const char *)sqlite3_column_text(info, 1)));
+        sl_columns_load(&s->columns, name, strlen(name),
+                        type_declared((const char *)sqlite3_column_text(info, 1)));
     }
     sqlite3_finalize(info);
-    s->ncols_db = s->ncols;
-    s->table_exists = s->ncols > 0;
     return rc == SQLITE_DONE;
 }
 
@@ -505,9 +406,7 @@ static void destroy(void *state)
     SqliteSink *s = state;
     if (!s) return;
     close_db(s);
-    drop_columns(s, 0);
-    free(s->cols);
-    free(s->seen);
+    sl_columns_free(&s->columns);
     sl_buf_free(&s->json);
     free(s);
 }
@@ -519,6 +418,9 @@ static int init(SlCtx *ctx, const SlConf *conf)
     s->path = sl_path(ctx, sl_conf_str(conf, "path", NULL));
     s->table = sl_conf_str(conf, "table", "records");
     s->ts_integer = !strcmp(sl_conf_str(conf, "timestamps", "text"), "integer");
+    s->rules = sqlite_columns;
+    if (s->ts_integer) s->rules.new_type[SL_TIMESTAMP] = COL_INTEGER;
+    sl_columns_init(&s->columns, &s->rules);
     s->busy_timeout_ms = sl_conf_int(conf, "busy_timeout_ms", 10000);
     if (!*s->table) {
         sl_conf_error(ctx, sl_conf_get(conf, "table"), "the table name is empty");
