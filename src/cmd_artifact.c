@@ -197,7 +197,10 @@ static bool manifest_flags_given(const Args *args)
 static Manifest *project_manifest(const char *dir, const Args *args, char *err, size_t errlen)
 {
     char path[PATH_MAX];
-    snprintf(path, sizeof path, "%s/manifest.yaml", dir);
+    if (snprintf(path, sizeof path, "%s/manifest.yaml", dir) >= (int)sizeof path) {
+        snprintf(err, errlen, "the project's path is too long");
+        return NULL;
+    }
     if (access(path, F_OK) == 0) {
         if (manifest_flags_given(args)) {
             snprintf(err, errlen, "%s exists: edit it rather than giving manifest "
@@ -272,7 +275,7 @@ int cmd_fn_package(int argc, char **argv)
                         "--description --language --license --author", 1, &args);
     if (rc >= 0) return rc;
     const char *dir = args.npos ? args.pos[0] : ".";
-    char err[1024], path[PATH_MAX];
+    char err[PATH_MAX + 256], path[PATH_MAX];    /* messages name paths */
     SignKey key;
     if (!sign_init()) return failure("fn package", "cannot start libsodium");
     if (args.sign && !sign_key_load(args.sign, &key, err, sizeof err)) return failure("fn package", err);

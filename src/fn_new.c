@@ -283,15 +283,15 @@ static int write_file(const char *dir, const char *path, const char *text)
 static bool exists(const char *dir, const char *file)
 {
     char path[PATH_MAX];
-    snprintf(path, sizeof path, "%s/%s", dir, file);
-    return access(path, F_OK) == 0;
+    return snprintf(path, sizeof path, "%s/%s", dir, file) < (int)sizeof path &&
+           access(path, F_OK) == 0;
 }
 
 /* Copies the C SDK's header into the project. */
 static int copy_header(const char *sdk, const char *dir)
 {
     char path[PATH_MAX];
-    snprintf(path, sizeof path, "%s/c/sluice_fn.h", sdk);
+    if (snprintf(path, sizeof path, "%s/c/sluice_fn.h", sdk) >= (int)sizeof path) return -1;
     size_t len;
     char *text = cli_read_file(path, SIZE_MAX, &len);
     if (!text) return -1;
@@ -400,8 +400,8 @@ static int run_tool(const char *dir, char **argv)
 static bool crate_wasm_name(const char *dir, char *name, size_t cap)
 {
     char path[PATH_MAX], line[512], section[32] = "";
-    snprintf(path, sizeof path, "%s/Cargo.toml", dir);
-    FILE *f = fopen(path, "r");
+    FILE *f = snprintf(path, sizeof path, "%s/Cargo.toml", dir) < (int)sizeof path
+                  ? fopen(path, "r") : NULL;
     bool found = false, from_lib = false;
     while (f && fgets(line, sizeof line, f)) {
         char value[256];
@@ -429,12 +429,15 @@ static int print_cargo_output(const char *dir)
         fprintf(stderr, "sluice: fn build: no package name in %s/Cargo.toml\n", dir);
         return 1;
     }
-    if (target && *target == '/')
-        snprintf(path, sizeof path, "%s/wasm32-unknown-unknown/release/%s.wasm",
-                 target, name);
-    else
-        snprintf(path, sizeof path, "%s/%s/wasm32-unknown-unknown/release/%s.wasm",
-                 dir, target && *target ? target : "target", name);
+    int n = target && *target == '/'
+                ? snprintf(path, sizeof path, "%s/wasm32-unknown-unknown/release/%s.wasm",
+                           target, name)
+                : snprintf(path, sizeof path, "%s/%s/wasm32-unknown-unknown/release/%s.wasm",
+                           dir, target && *target ? target : "target", name);
+    if (n >= (int)sizeof path) {
+        fprintf(stderr, "sluice: fn build: the module's path is too long\n");
+        return 1;
+    }
     if (access(path, F_OK) != 0) {
         fprintf(stderr, "sluice: fn build: cargo made no %s (is the crate a "
                 "cdylib?)\n", path);

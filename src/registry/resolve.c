@@ -82,7 +82,7 @@ static bool newest_cached(Resolution *r)
     while ((e = readdir(d)))
         if (registry_version_valid(e->d_name, why, sizeof why) &&
             (!*best || registry_version_compare(e->d_name, best) > 0))
-            snprintf(best, sizeof best, "%s", e->d_name);
+            memcpy(best, e->d_name, strlen(e->d_name) + 1);  /* valid: it fits */
     closedir(d);
     if (!*best || !cached_ref(r, best)) return false;
     snprintf(r->version, sizeof r->version, "%s", best);
@@ -93,7 +93,7 @@ static bool newest_cached(Resolution *r)
    to its digest's name, so the cache never holds half an artifact. */
 static int cache_store(Resolution *r, const Artifact *a, const uint8_t *bytes, size_t len)
 {
-    char dir[PATH_MAX], tmp[PATH_MAX], path[PATH_MAX + 80], e[512];
+    char dir[PATH_MAX], tmp[PATH_MAX], path[PATH_MAX + 80], e[PATH_MAX + 128];
     snprintf(tmp, sizeof tmp, "%s/artifacts", r->cache);
     if (!file_make_dirs(tmp, e, sizeof e)) return fail(r, "cache: %s", e);
     snprintf(tmp, sizeof tmp, "%s/artifacts/.new-XXXXXX", r->cache);

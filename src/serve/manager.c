@@ -274,7 +274,7 @@ static void start_child(Manager *m, Pipeline *p)
     p->api[0] = p->last_line[0] = '\0';
     if (rc) {
         p->pid = 0;
-        snprintf(p->error, sizeof p->error, "cannot start %s: %s", m->exe, strerror(rc));
+        snprintf(p->error, sizeof p->error, "cannot start %.300s: %s", m->exe, strerror(rc));
         note(p, "%s", p->error);
         fail(p);
         return;

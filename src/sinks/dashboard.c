@@ -92,8 +92,8 @@ typedef struct Dashboard {
 static bool has_index(const char *dir)
 {
     char path[PATH_MAX + 16];
-    snprintf(path, sizeof path, "%s/index.html", dir);
-    return access(path, R_OK) == 0;
+    return snprintf(path, sizeof path, "%s/index.html", dir) < (int)sizeof path &&
+           access(path, R_OK) == 0;
 }
 
 /* SLUICE_WEB, else web/ next to the executable (build/sluice finds
