@@ -22,7 +22,7 @@ LIBFN_OBJ := $(LIBFN_SRC:%.c=$(B)/%.o)
 CORE_OBJ := $(CORE_SRC:%.c=$(B)/%.o)
 SLUICE_OBJ := $(SLUICE_SRC:%.c=$(B)/%.o)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
-LIBS := -larchive -lsodium -ljansson -lyaml -lsqlite3 -lcurl -lpq -lpcre2-8 -lz -lmicrohttpd -lmosquitto -lnats -lm -pthread
+LIBS := -larchive -lsodium -ljansson -lyaml -lsqlite3 -lcurl -lpq -lpcre2-8 -lz -lmicrohttpd -lmosquitto -lssl -lcrypto -lnats -lm -pthread
 LIBDIRS := $(B)/libsluice.a $(B)/libsluice-fn.a $(B)/libsluice-wasm.a
 
 .PHONY: all check unit spec e2e anomaly asan bench demo web dashboard-test console-test deps clean

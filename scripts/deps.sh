@@ -19,6 +19,7 @@ packages=(
   curl python3                  # clients in the network sources tests
   libmosquitto-dev mosquitto mosquitto-clients  # the mqtt source and sink; their tests
   libnats-dev nats-server       # the nats source and sink; their tests
+  libssl-dev openssl            # TLS of the mqtt source; certificates in its tests
   wasi-libc libclang-rt-19-dev-wasm32  # C to wasm32-wasi (tests, benchmarks)
   rustc cargo libstd-rust-dev-wasm32 librust-serde-dev librust-serde-json-dev
   librust-serde-derive-dev      # Rust SDK and examples (wasm32, offline crates)

@@ -24,6 +24,7 @@ void sl_buf_reserve(SlBuf *b, size_t more)
 
 void sl_buf_put(SlBuf *b, const void *data, size_t len)
 {
+    if (!len) return;   /* an empty buffer has no data to copy to */
     sl_buf_reserve(b, len);
     memcpy(b->data + b->len, data, len);
     b->len += len;

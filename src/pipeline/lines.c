@@ -33,20 +33,8 @@ static void take_line(SlLineHandler *h, const char *line, size_t len)
 static void start_skipping(SlSplitter *s, SlLineHandler *h, const char *text, size_t len)
 {
     h->too_long(h, text, len);
-    s->len = 0;
+    s->carry.len = 0;
     s->skipping = true;
-}
-
-static void carry_append(SlSplitter *s, const char *data, size_t n)
-{
-    if (s->len + n > s->cap) {
-        size_t cap = s->cap ? s->cap : 256;
-        while (cap < s->len + n) cap *= 2;
-        s->carry = sl_xrealloc(s->carry, cap);
-        s->cap = cap;
-    }
-    memcpy(s->carry + s->len, data, n);
-    s->len += n;
 }
 
 /* Continues the line begun in an earlier read (or the skipping of one)
@@ -61,18 +49,18 @@ static size_t continue_line(SlSplitter *s, SlLineHandler *h, const char *data, s
         s->skipping = !nl;
         return used;
     }
-    if (s->len + part > carry_limit(h)) {
-        size_t room = carry_limit(h) - s->len;
-        carry_append(s, data, room < part ? room : part);
-        start_skipping(s, h, s->carry, s->len);
+    if (s->carry.len + part > carry_limit(h)) {
+        size_t room = carry_limit(h) - s->carry.len;
+        sl_buf_put(&s->carry, data, room < part ? room : part);
+        start_skipping(s, h, s->carry.data, s->carry.len);
         s->skipping = !nl;
         return used;
     }
-    carry_append(s, data, part);
+    sl_buf_put(&s->carry, data, part);
     if (nl) {
-        size_t whole = s->len;
-        s->len = 0;
-        take_line(h, s->carry, whole);
+        size_t whole = s->carry.len;
+        s->carry.len = 0;
+        take_line(h, s->carry.data, whole);
     }
     return used;
 }
@@ -82,7 +70,7 @@ void sl_splitter_feed(SlSplitter *s, SlLineHandler *h, const char *data, size_t 
     const char *p = data, *end = data + n;
     uint64_t start = s->pos;
     s->pos += n;
-    if (s->len || s->skipping) p += continue_line(s, h, p, n);
+    if (s->carry.len || s->skipping) p += continue_line(s, h, p, n);
     const char *nl;
     while (p < end && (nl = memchr(p, '\n', (size_t)(end - p)))) {
         /* Before the line is handed on: a batch it fills ends with it. */
@@ -94,28 +82,28 @@ void sl_splitter_feed(SlSplitter *s, SlLineHandler *h, const char *data, size_t 
     if (rest > carry_limit(h))
         start_skipping(s, h, p, rest);
     else if (rest)
-        carry_append(s, p, rest);
+        sl_buf_put(&s->carry, p, rest);
 }
 
 void sl_splitter_end(SlSplitter *s, SlLineHandler *h)
 {
     s->line_end = s->pos;
-    size_t len = s->len;
-    s->len = 0;
-    if (len && !s->skipping) take_line(h, s->carry, len);
+    size_t len = s->carry.len;
+    s->carry.len = 0;
+    if (len && !s->skipping) take_line(h, s->carry.data, len);
     s->skipping = false;
 }
 
 void sl_splitter_seek(SlSplitter *s, uint64_t pos)
 {
-    s->len = 0;
+    s->carry.len = 0;
     s->skipping = false;
     s->pos = s->line_end = pos;
 }
 
 void sl_splitter_free(SlSplitter *s)
 {
-    free(s->carry);
+    sl_buf_free(&s->carry);
     memset(s, 0, sizeof *s);
 }
 

@@ -18,6 +18,7 @@
 #define SLUICE_LINES_H
 
 #include "component.h"
+#include "encode.h"
 
 #include <sys/types.h>
 
@@ -32,8 +33,7 @@ struct SlLineHandler {
 
 /* Starts zeroed (or after sl_splitter_free). */
 typedef struct SlSplitter {
-    char *carry;            /* the start of a line cut by the end of a read */
-    size_t len, cap;
+    SlBuf carry;            /* the start of a line cut by the end of a read */
     bool skipping;          /* inside an over-long line, already handed on */
     uint64_t pos;           /* input position: bytes fed (see sl_splitter_seek) */
     uint64_t line_end;      /* the position after the last newline fed */

@@ -21,12 +21,17 @@ static uint64_t next_random(SlBackoff *b)
     return z ^ (z >> 31);
 }
 
-void sl_backoff_wait(SlBackoff *b, int64_t attempt)
+int64_t sl_backoff_delay(SlBackoff *b, int64_t attempt)
 {
     int64_t delay = b->base_ms;
     for (int64_t i = 0; i < attempt && delay < b->max_ms; i++) delay *= 2;
     if (delay > b->max_ms) delay = b->max_ms;
-    int64_t ms = delay / 2 + (int64_t)(next_random(b) % (uint64_t)(delay / 2 + 1));
+    return delay / 2 + (int64_t)(next_random(b) % (uint64_t)(delay / 2 + 1));
+}
+
+void sl_backoff_wait(SlBackoff *b, int64_t attempt)
+{
+    int64_t ms = sl_backoff_delay(b, attempt);
     struct timespec t = { .tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000 };
     nanosleep(&t, NULL);
 }

@@ -41,6 +41,9 @@ typedef struct SlBackoff {
 } SlBackoff;
 
 void sl_backoff_init(SlBackoff *b, int64_t base_ms, int64_t max_ms);
+/* The wait in ms before retry number `attempt` (0 for the first retry),
+** for a caller that must be able to cut it short (a source's stop). */
+int64_t sl_backoff_delay(SlBackoff *b, int64_t attempt);
 /* Sleeps before retry number `attempt` (0 for the first retry). */
 void sl_backoff_wait(SlBackoff *b, int64_t attempt);
 

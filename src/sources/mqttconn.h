@@ -1,6 +1,7 @@
 /*
 ** mqttconn.h: what the MQTT source and sink share: the broker settings,
-** checked during init, and a libmosquitto client made from them.
+** checked during init, and a libmosquitto client made from them (the
+** sink's; the source speaks MQTT itself, see mqtt.c).
 */
 #ifndef SLUICE_SOURCES_MQTTCONN_H
 #define SLUICE_SOURCES_MQTTCONN_H
