@@ -1,15 +1,17 @@
 /*
 ** checkpoint.c: a file source's committed offset (checkpoint.h).
 **
-** Each tracked batch is a Mark in a FIFO, in the order the batches were
-** emitted. A commit marks its Mark done and then pops every done Mark at
-** the head: the last popped end is the committed offset. Marks made before
-** a truncation belong to an older generation and pop without moving it.
-** A batch that was not written never becomes done, so the offset stops
-** before it for the rest of the run.
+** Each tracked batch is a Mark, numbered in the order the batches were
+** emitted, in a done prefix (prefix.h). A commit marks its Mark done and
+** then pops every done Mark at the front: the last popped end is the
+** committed offset. Marks made before a truncation belong to an older
+** generation and pop without moving it. A batch that was not written
+** never becomes done, so the offset stops before it for the rest of the
+** run.
 */
 #include "checkpoint.h"
 #include "../pipeline/ack.h"
+#include "../pipeline/prefix.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -25,9 +27,7 @@
 typedef struct Mark Mark;
 struct Mark {
     SlCheckpoint *cp;
-    uint64_t end, generation;
-    bool done;
-    Mark *next;
+    uint64_t number, end, generation;
 };
 
 struct SlCheckpoint {
@@ -36,7 +36,8 @@ struct SlCheckpoint {
     int64_t min_interval_ms;        /* between saves made by commits */
     pthread_mutex_t save_lock;      /* one save at a time (one temp file) */
     pthread_mutex_t lock;           /* guards what follows */
-    Mark *head, *tail;
+    SlPrefix marks;                 /* by number; the items are the Marks */
+    uint64_t marked;                /* Marks numbered so far */
     uint64_t generation;
     uint64_t dev, ino, committed;
     bool moved;                     /* since the last save */
@@ -60,17 +61,17 @@ SlCheckpoint *sl_checkpoint_new(SlCtx *ctx, const char *path, int64_t min_interv
     cp->min_interval_ms = min_interval_ms;
     pthread_mutex_init(&cp->save_lock, NULL);
     pthread_mutex_init(&cp->lock, NULL);
+    sl_prefix_init(&cp->marks);
     return cp;
 }
 
 void sl_checkpoint_free(SlCheckpoint *cp)
 {
     if (!cp) return;
-    while (cp->head) {
-        Mark *m = cp->head;
-        cp->head = m->next;
-        free(m);
-    }
+    /* The Marks of batches that were never written stay open to the end. */
+    for (size_t i = 0; i < cp->marks.count; i++)
+        free(cp->marks.entries[cp->marks.start + i].item);
+    sl_prefix_free(&cp->marks);
     pthread_mutex_destroy(&cp->lock);
     pthread_mutex_destroy(&cp->save_lock);
     free(cp);
@@ -126,18 +127,18 @@ static void on_commit(void *user, bool committed)
     Mark *mark = user;
     SlCheckpoint *cp = mark->cp;
     pthread_mutex_lock(&cp->lock);
-    mark->done = committed;
-    while (cp->head && cp->head->done) {
-        Mark *m = cp->head;
+    if (committed) sl_prefix_done(&cp->marks, mark->number, mark);
+    uint64_t number;
+    void *item;
+    while (sl_prefix_pop(&cp->marks, &number, &item)) {
+        Mark *m = item;
         if (m->generation == cp->generation) {
             cp->committed = m->end;
             cp->moved = true;
         }
-        cp->head = m->next;
-        if (!cp->head) cp->tail = NULL;
         free(m);
     }
-    bool last = cp->input_done && !cp->head;
+    bool last = cp->input_done && !cp->marks.count;
     pthread_mutex_unlock(&cp->lock);
     sl_checkpoint_save(cp, last ? 0 : cp->min_interval_ms);
 }
@@ -146,7 +147,7 @@ void sl_checkpoint_input_done(SlCheckpoint *cp)
 {
     pthread_mutex_lock(&cp->lock);
     cp->input_done = true;
-    bool last = !cp->head;
+    bool last = !cp->marks.count;
     pthread_mutex_unlock(&cp->lock);
     if (last) sl_checkpoint_save(cp, 0);
 }
@@ -160,9 +161,8 @@ void sl_checkpoint_track(void *user, SlBatch *batch, uint64_t end)
     m->end = end;
     pthread_mutex_lock(&cp->lock);
     m->generation = cp->generation;
-    if (cp->tail) cp->tail->next = m;
-    else cp->head = m;
-    cp->tail = m;
+    m->number = ++cp->marked;
+    sl_prefix_open(&cp->marks, m->number, m);
     pthread_mutex_unlock(&cp->lock);
     sl_batch_on_commit(batch, on_commit, m);
 }

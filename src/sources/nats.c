@@ -8,9 +8,15 @@
 ** delivery is at least once, and the duplicates after a crash are at most
 ** the messages in flight (`max_ack_pending`).
 **
-** Consumers are created if they do not exist (explicit acks, from the
-** start of the stream) and are never deleted: they remember what was
-** acknowledged across restarts. The connection reconnects by itself; a
+** Consumers are created if they do not exist (from the start of the
+** stream) and are never deleted: they remember what was acknowledged
+** across restarts. They are made with the AckAll policy: one +ACK of the
+** highest message below which everything delivered is committed
+** acknowledges them all (natsack.h keeps that floor, and never lets it
+** pass a message not yet written), rather than one +ACK per message, which
+** cost the server more than delivering the messages. A consumer made by an
+** older sluice, with explicit acks, keeps them: each message is then
+** acknowledged on its own, as before. The connection reconnects by itself; a
 ** failed fetch is retried after a pause. Messages fetched but not yet
 ** committed get an in-progress ack every ack_wait_ms / 2, so that slow
 ** sinks and long windows cause no redelivery.
@@ -38,6 +44,7 @@
 */
 #include "../pipeline/ack.h"
 #include "inmsg.h"
+#include "natsack.h"
 #include "natsconn.h"
 #include "natslease.h"
 
@@ -54,7 +61,7 @@
 enum {
     FETCH_WAIT_MS = 500, EXPIRES_MS = FETCH_WAIT_MS / 2, RETRY_PAUSE_MS = 500,
     PROGRESS_TICK_MS = 50, WHY_MAX = 256, SUBJECT_MAX = 256, INBOX_MAX = 128,
-    REPLY_MAX = INBOX_MAX + 24,
+    REPLY_MAX = INBOX_MAX + 24, CHECK_EVERY_MS = 500,
 };
 
 /* One consumer of the stream, and whether this worker may read it. */
@@ -66,7 +73,11 @@ typedef struct Partition {
     char next[2 * SUBJECT_MAX];     /* where pull requests go */
     char inbox[INBOX_MAX];          /* pull request K is answered on INBOX.K */
     natsSubscription *sub;          /* on INBOX.*, made at the first claim, kept */
+    bool ack_all;                   /* the consumer's policy is AckAll */
     uint64_t requests;              /* fetch thread only: pull requests sent */
+    int64_t next_check;             /* fetch thread only: ms, next look at the consumer */
+    pthread_mutex_t mu;             /* guards `floor` */
+    SlAckFloor floor;               /* with ack_all: what one +ACK may cover */
     /* Run thread only: */
     pthread_t thread;
     bool has_thread, releasing;
@@ -104,6 +115,8 @@ typedef struct Pending {
     struct Pending *prev, *next;    /* in the source's `pending` */
     Partition *from;
     int64_t progressed;             /* ms: asked for, or last in-progress ack */
+    bool committed;                 /* with ack_all: written, kept until acknowledged */
+    uint64_t last;                  /* with ack_all: the highest stream sequence */
     int count;
     natsMsg *msgs[];                /* room for `batch` */
 } Pending;
@@ -127,7 +140,7 @@ static const SlSetting settings[] = {
     { .name = "ack_wait_ms", .type = SL_SET_INT, .def = "30000", .min = 100, .max = 86400000,
       .doc = "A new consumer's redelivery delay for messages not acknowledged." },
     { .name = "max_ack_pending", .type = SL_SET_INT, .def = "4096", .min = 1, .max = 1000000,
-      .doc = "A new consumer's limit of messages delivered but not yet acknowledged." },
+      .doc = "A new consumer's limit of messages delivered but not yet acknowledged (a message counts until every message before it is committed too)." },
     SL_INMSG_FORMAT_SETTING,
     { .name = "subject_field", .type = SL_SET_STRING,
       .doc = "Put the subject in this field rather than in the metadata 'subject'." },
@@ -168,6 +181,8 @@ static void init_partition(NatsSource *n, SlCtx *ctx, uint32_t p)
 {
     Partition *part = &n->parts[p];
     *part = (Partition){ .ctx = ctx, .source = n, .index = p };
+    pthread_mutex_init(&part->mu, NULL);
+    sl_ackfloor_init(&part->floor);
     if (n->group) {
         snprintf(part->durable, sizeof part->durable, "%s-%" PRIu32, n->group, p);
         snprintf(part->subject, sizeof part->subject, "%s.%" PRIu32, n->subject, p);
@@ -216,13 +231,24 @@ static bool fail_js(SlCtx *ctx, const char *what, natsStatus s, jsErrCode jerr)
     return false;
 }
 
+/* The policy of a consumer cannot change: one made with explicit acks (by
+** an older sluice) is acknowledged message by message. */
+static void note_policy(SlCtx *ctx, Partition *part, const jsConsumerInfo *info)
+{
+    part->ack_all = info->Config && info->Config->AckPolicy == js_AckAll;
+    if (!part->ack_all && part->index == 0)
+        sl_log(ctx, "consumer %s acknowledges each message (not AckAll): slower; delete the "
+               "consumers while no worker runs to have them made anew", part->durable);
+}
+
 /* Creating it here, rather than letting the subscription do it, means
 ** the library never deletes it when the subscription ends. */
-static bool ensure_consumer(SlCtx *ctx, NatsSource *n, const Partition *part)
+static bool ensure_consumer(SlCtx *ctx, NatsSource *n, Partition *part)
 {
     jsConsumerInfo *info = NULL;
     jsErrCode jerr = 0;
     natsStatus s = js_GetConsumerInfo(&info, n->js, n->stream, part->durable, NULL, &jerr);
+    if (s == NATS_OK) note_policy(ctx, part, info);
     jsConsumerInfo_Destroy(info);
     if (s == NATS_OK) return true;
     if (jerr == JSStreamNotFoundErr) {
@@ -234,11 +260,12 @@ static bool ensure_consumer(SlCtx *ctx, NatsSource *n, const Partition *part)
     jsConsumerConfig_Init(&cc);
     cc.Durable = part->durable;
     cc.FilterSubject = part->subject;
-    cc.AckPolicy = js_AckExplicit;
+    cc.AckPolicy = js_AckAll;
     cc.AckWait = n->ack_wait_ms * 1000000;
     cc.MaxAckPending = n->max_ack_pending;
     /* Two workers may create it at once: the same settings are no error. */
     s = js_AddConsumer(&info, n->js, n->stream, &cc, NULL, &jerr);
+    if (s == NATS_OK) note_policy(ctx, part, info);
     jsConsumerInfo_Destroy(info);
     return s == NATS_OK || fail_js(ctx, "create the durable consumer", s, jerr);
 }
@@ -305,24 +332,86 @@ static void list_pending(NatsSource *n, Pending *p)
     pthread_mutex_unlock(&n->mu);
 }
 
-static void unlist_pending(NatsSource *n, Pending *p)
+/* Caller holds n->mu. */
+static void unlink_pending(NatsSource *n, Pending *p)
 {
-    pthread_mutex_lock(&n->mu);
     if (p->prev) p->prev->next = p->next;
     else n->pending = p->next;
     if (p->next) p->next->prev = p->prev;
+}
+
+static void unlist_pending(NatsSource *n, Pending *p)
+{
+    pthread_mutex_lock(&n->mu);
+    unlink_pending(n, p);
     pthread_mutex_unlock(&n->mu);
+}
+
+/* The stream sequence of a message delivered by JetStream (0: none). */
+static uint64_t stream_sequence(natsMsg *m)
+{
+    uint64_t sseq = 0, dseq = 0;
+    return sl_nats_ack_sequences(natsMsg_GetReply(m), &sseq, &dseq) ? sseq : 0;
+}
+
+/* With ack_all: one +ACK up to the floor, then the committed batches wholly
+** below it are done with. Until then they stay listed, so that they get
+** in-progress acks like the batches not yet written. Caller holds part->mu. */
+static void acknowledge_floor(Partition *part)
+{
+    NatsSource *n = part->source;
+    uint64_t floor = 0;
+    natsMsg *m = sl_ackfloor_advance(&part->floor, &floor);
+    if (m) answer(n->nc, &m, 1, "+ACK");
+    floor = part->floor.held.floor;
+    pthread_mutex_lock(&n->mu);
+    for (Pending *p = n->pending, *next; p; p = next) {
+        next = p->next;
+        if (p->from != part || !p->committed || p->last > floor) continue;
+        unlink_pending(n, p);
+        free_pending(p);
+    }
+    pthread_mutex_unlock(&n->mu);
+}
+
+/* AckAll: the batch's messages join the committed ones; abandoned, they
+** will come again and hold the floor until then. A message at or below the
+** floor came again: the server did not take our +ACK (it ignores one whose
+** delivery is older than the last it took), so it is acknowledged on its
+** own, which is safe: everything up to the floor was written. */
+static void commit_all(Pending *p, bool committed)
+{
+    Partition *part = p->from;
+    natsMsg *again = NULL;
+    pthread_mutex_lock(&part->mu);
+    for (int i = 0; i < p->count; i++) {
+        uint64_t sseq = stream_sequence(p->msgs[i]);
+        if (sseq == 0) continue;
+        if (sseq <= part->floor.held.floor) again = p->msgs[i];
+        else if (committed) sl_ackfloor_committed(&part->floor, sseq, p->msgs[i]);
+        else sl_ackfloor_abandoned(&part->floor, sseq, p->msgs[i]);
+    }
+    if (again && committed) answer(part->source->nc, &again, 1, "+ACK");
+    p->committed = committed;
+    if (committed) acknowledge_floor(part);
+    pthread_mutex_unlock(&part->mu);
 }
 
 /* Runs once every sink has written the batch (or given up on it). */
 static void on_commit(void *user, bool committed)
 {
     Pending *p = user;
-    NatsSource *n = p->from->source;
-    unlist_pending(n, p);
-    answer(n->nc, p->msgs, p->count, committed ? "+ACK" : "-NAK");
-    atomic_fetch_sub(&p->from->inflight, 1);
-    free_pending(p);
+    Partition *part = p->from;
+    NatsSource *n = part->source;
+    if (part->ack_all && committed) {
+        commit_all(p, true);    /* freed once acknowledged */
+    } else {
+        if (part->ack_all) commit_all(p, false);
+        unlist_pending(n, p);
+        answer(n->nc, p->msgs, p->count, committed ? "+ACK" : "-NAK");
+        free_pending(p);
+    }
+    atomic_fetch_sub(&part->inflight, 1);
 }
 
 /* Records held in a worker longer than ack_wait_ms (a slow sink, an open
@@ -368,6 +457,55 @@ static void give_back(NatsSource *n, Partition *part)
 
 /* ---- Fetching ---------------------------------------------------------- */
 
+/* With ack_all: the floor learns of each delivery before its batch can
+** commit. A reply subject that is not JetStream's cannot be placed. */
+static void track_deliveries(Partition *part, Pending *p)
+{
+    pthread_mutex_lock(&part->mu);
+    for (int i = 0; i < p->count; i++) {
+        uint64_t sseq = 0, dseq = 0;
+        if (!sl_nats_ack_sequences(natsMsg_GetReply(p->msgs[i]), &sseq, &dseq)) {
+            sl_ackfloor_suspect(&part->floor);
+            continue;
+        }
+        sl_ackfloor_delivered(&part->floor, sseq, dseq, p->msgs[i]);
+        if (sseq > p->last) p->last = sseq;
+    }
+    pthread_mutex_unlock(&part->mu);
+}
+
+/* While the floor may miss pending messages (at the start, after a claim,
+** a gap in the deliveries), nothing is acknowledged: a look at the
+** consumer says when it no longer does, and what is committed by then is
+** acknowledged at once. Any thread. */
+static void look_at_consumer(Partition *part)
+{
+    NatsSource *n = part->source;
+    if (!part->ack_all) return;
+    pthread_mutex_lock(&part->mu);
+    bool complete = part->floor.complete;
+    pthread_mutex_unlock(&part->mu);
+    if (complete) return;
+    jsConsumerInfo *info = NULL;
+    if (js_GetConsumerInfo(&info, n->js, n->stream, part->durable, NULL, NULL) == NATS_OK) {
+        pthread_mutex_lock(&part->mu);
+        if (sl_ackfloor_check(&part->floor, info->Delivered.Consumer, info->AckFloor.Stream,
+                              (uint64_t)info->NumAckPending))
+            acknowledge_floor(part);
+        pthread_mutex_unlock(&part->mu);
+    }
+    jsConsumerInfo_Destroy(info);
+}
+
+/* The fetch thread looks every CHECK_EVERY_MS while the floor is not
+** complete. */
+static void check_floor(Partition *part)
+{
+    if (now_ms() < part->next_check) return;
+    part->next_check = now_ms() + CHECK_EVERY_MS;
+    look_at_consumer(part);
+}
+
 static void emit_fetched(Partition *part, Pending *p)
 {
     SlCtx *ctx = part->ctx;
@@ -381,6 +519,7 @@ static void emit_fetched(Partition *part, Pending *p)
                      strlen(subject));
     }
     sl_count_bytes_in(ctx, bytes);
+    if (part->ack_all) track_deliveries(part, p);
     list_pending(part->source, p);
     atomic_fetch_add(&part->inflight, 1);
     sl_batch_on_commit(b, on_commit, p);
@@ -494,6 +633,7 @@ static void fetch_once(Partition *part)
 static void fetch_loop(Partition *part)
 {
     while (atomic_load(&part->fetching) && !sl_stopping(part->ctx)) {
+        check_floor(part);
         if (now_ms() + FETCH_WAIT_MS < atomic_load(&part->lease_until)) fetch_once(part);
         else pause_ms(FETCH_WAIT_MS / 5);
     }
@@ -513,6 +653,11 @@ static void *fetch_thread(void *arg)
 static bool start_fetching(NatsSource *n, Partition *part, int64_t lease_until)
 {
     if (!subscribe(n->ctx, n, part)) return false;
+    /* Others may have read the partition since we last did. */
+    pthread_mutex_lock(&part->mu);
+    sl_ackfloor_suspect(&part->floor);
+    pthread_mutex_unlock(&part->mu);
+    part->next_check = 0;
     atomic_store(&part->lease_until, lease_until);
     atomic_store(&part->fetching, true);
     atomic_store(&part->ended, false);
@@ -590,6 +735,9 @@ static void finish_releases(NatsSource *n, int64_t round)
         bool drained = !part->has_thread && atomic_load(&part->inflight) == 0;
         if (!drained && round < part->release_by) continue;
         atomic_store(&part->lease_until, 0);
+        /* Whatever the floor still holds back would come again to the next
+        ** owner: a last look may let it be acknowledged. */
+        if (drained) look_at_consumer(part);
         sl_leases_release(&n->leases, p);
         if (drained) give_back(n, part);
         part->releasing = false;
@@ -730,13 +878,29 @@ static void destroy(void *state)
     atomic_store(&n->closing, true);
     if (n->has_keeper) pthread_join(n->keeper, NULL);
     if (n->has_progress) pthread_join(n->progress, NULL);
+    /* Everything is committed: a last look at each consumer whose floor is
+    ** not complete acknowledges what it held back, before the leases go. */
+    for (uint32_t p = 0; n->parts && n->nc && p < (n->partitions ? n->partitions : 1); p++)
+        if (!n->group || (n->leases.revision && sl_leases_held(&n->leases, p)))
+            look_at_consumer(&n->parts[p]);
     if (n->group) sl_leases_close(&n->leases);
     sl_nats_close(n->lease_nc, n->lease_js);
     for (uint32_t p = 0; n->parts && p < (n->partitions ? n->partitions : 1); p++) {
         give_back(n, &n->parts[p]);
         natsSubscription_Destroy(n->parts[p].sub);
     }
+    /* Written but never acknowledged (the floor was not complete): they
+    ** come again after ack_wait_ms. */
+    while (n->pending) {
+        Pending *p = n->pending;
+        n->pending = p->next;
+        free_pending(p);
+    }
     sl_nats_close(n->nc, n->js);
+    for (uint32_t p = 0; n->parts && p < (n->partitions ? n->partitions : 1); p++) {
+        sl_ackfloor_free(&n->parts[p].floor);
+        pthread_mutex_destroy(&n->parts[p].mu);
+    }
     pthread_mutex_destroy(&n->mu);
     free(n->parts);
     free(n);

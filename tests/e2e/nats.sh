@@ -64,7 +64,16 @@ finish_case() {
     : >"$WORK/err"
 }
 
-source_pipeline() { # FILE DURABLE OUT DELAY_MS
+# source_pipeline FILE DURABLE OUT DELAY_MS [OUTPUTS]: the source, then a
+# file sink (or OUTPUTS, transforms and sinks reading `js`, instead).
+source_pipeline() {
+    local outputs=${5:-"sinks:
+  out:
+    type: file
+    inputs: [js]
+    path: $3
+    append: true
+    delay_ms: $4"}
     cat >"$1" <<YAML
 sources:
   js:
@@ -77,13 +86,7 @@ sources:
     ack_wait_ms: 1000
     max_ack_pending: 1000
     format: json
-sinks:
-  out:
-    type: file
-    inputs: [js]
-    path: $3
-    append: true
-    delay_ms: $4
+$outputs
 YAML
 }
 
@@ -165,6 +168,61 @@ case_progress() {
 }
 case_progress
 finish_case "source: batches held longer than ack_wait_ms are kept in progress, not redelivered"
+
+# ---- an early batch held by a sink: later commits acknowledge nothing past it --
+# The consumer acknowledges cumulatively (AckAll): one +ACK covers every
+# message before it. The first batch (n <= 100) waits in an http sink whose
+# server is down (retried for ever), while every later batch is written to a
+# file and committed. The floor must stay below the first batch: nothing is
+# acknowledged, and after kill -9 and a restart the first batch arrives.
+case_held_batch() {
+    local total=$((N + 100)) port
+    port=$(free_port)
+    # max_ack_pending is 1000: nothing acknowledged, messages 1001.. wait
+    # on the server until the restart.
+    source_pipeline "$WORK/h.yaml" reader-h "" 0 "transforms:
+  early: {type: filter, inputs: [js], condition: \"n <= 100\"}
+  late: {type: filter, inputs: [js], condition: \"n > 100\"}
+sinks:
+  down: {type: http, inputs: [early], url: \"http://127.0.0.1:$port/\", backoff_ms: 50, max_backoff_ms: 200}
+  out: {type: file, inputs: [late], path: $WORK/h-late.ndjson, append: true}"
+    run_sluice "$WORK/h.yaml"
+    wait_for_lines "$WORK/h-late.ndjson" $((N - 100)) 20
+    sleep 2     # two ack_wait_ms: later batches would be acknowledged, or redelivered
+    want_eq "later records written, once each" "$(lines "$WORK/h-late.ndjson")" $((N - 100))
+    want_eq "messages still unacknowledged while the first batch is held" \
+        "$(jsctl pending SENSORS reader-h)" "$total"
+    kill -9 "$SLUICE_PID"
+    wait "$SLUICE_PID" 2>/dev/null
+    SLUICE_PID=
+    source_pipeline "$WORK/h2.yaml" reader-h "$WORK/h-after.ndjson" 0
+    run_sluice "$WORK/h2.yaml"
+    wait_for_distinct "$WORK/h-after.ndjson" "$total" 30
+    stop_sluice
+    local early
+    early=$(/usr/bin/python3 -c 'import json,sys; print(len({json.loads(l)["n"] for l in open(sys.argv[1]) if json.loads(l)["n"] <= 100}))' "$WORK/h-after.ndjson" 2>/dev/null || echo 0)
+    want_eq "records of the held batch delivered after the restart" "$early" 100
+    want_eq "messages left unacknowledged after the restart" "$(jsctl pending SENSORS reader-h)" 0
+}
+case_held_batch
+finish_case "source: a batch held by a slow sink keeps later commits from acknowledging past it"
+
+# ---- a consumer made by an older sluice (explicit acks) is still read ---------
+case_explicit_consumer() {
+    local total=$((N + 100))
+    jsctl explicit SENSORS reader-x || problems+=("cannot make the explicit consumer")
+    source_pipeline "$WORK/x.yaml" reader-x "$WORK/x.ndjson" 0
+    run_sluice "$WORK/x.yaml"
+    wait_for_lines "$WORK/x.ndjson" "$total" 20
+    sleep 0.5
+    stop_sluice
+    want_eq "records read through the explicit consumer" "$(distinct "$WORK/x.ndjson")" "$total"
+    want_eq "messages left unacknowledged" "$(jsctl pending SENSORS reader-x)" 0
+    grep -q "consumer reader-x acknowledges each message (not AckAll)" "$WORK/err" ||
+        problems+=("no word of the explicit policy: $(head -c 300 "$WORK/err")")
+}
+case_explicit_consumer
+finish_case "source: a consumer with explicit acks is read and acknowledged message by message"
 
 # ---- generate -> nats sink -> stream -----------------------------------------
 case_sink() {

@@ -6,6 +6,8 @@
 **   jsctl URL publish SUBJECT FIRST LAST {"n":I} for I in FIRST..LAST, each acked
 **   jsctl URL count STREAM               how many messages the stream holds
 **   jsctl URL pending STREAM DURABLE     a consumer's unacknowledged + undelivered
+**   jsctl URL explicit STREAM DURABLE    a durable pull consumer with explicit acks,
+**                                        as older sluice versions made them
 **   jsctl URL kv BUCKET                  "KEY VALUE" for each live key of a KeyValue bucket
 **   jsctl URL left STREAM GROUP N        pending of the consumers GROUP-0..GROUP-(N-1) together
 */
@@ -66,6 +68,18 @@ static int pending(jsCtx *js, const char *stream, const char *durable)
     return 0;
 }
 
+static int explicit_consumer(jsCtx *js, const char *stream, const char *durable)
+{
+    jsConsumerConfig cc;
+    jsConsumerConfig_Init(&cc);
+    cc.Durable = durable;
+    cc.AckPolicy = js_AckExplicit;
+    jsConsumerInfo *info = NULL;
+    check(js_AddConsumer(&info, js, stream, &cc, NULL, NULL), "add consumer");
+    jsConsumerInfo_Destroy(info);
+    return 0;
+}
+
 static int left(jsCtx *js, const char *stream, const char *group, int partitions)
 {
     unsigned long long sum = 0;
@@ -105,7 +119,7 @@ static int kv(jsCtx *js, const char *bucket)
 int main(int argc, char **argv)
 {
     if (argc < 4) {
-        fprintf(stderr, "usage: jsctl URL create|publish|count|pending|kv|left ARGS...\n");
+        fprintf(stderr, "usage: jsctl URL create|publish|count|pending|explicit|kv|left ARGS...\n");
         return 2;
     }
     natsConnection *nc = NULL;
@@ -119,6 +133,7 @@ int main(int argc, char **argv)
         rc = publish(js, argv[3], atol(argv[4]), atol(argv[5]));
     else if (!strcmp(cmd, "count") && argc == 4) rc = count(js, argv[3]);
     else if (!strcmp(cmd, "pending") && argc == 5) rc = pending(js, argv[3], argv[4]);
+    else if (!strcmp(cmd, "explicit") && argc == 5) rc = explicit_consumer(js, argv[3], argv[4]);
     else if (!strcmp(cmd, "kv") && argc == 4) rc = kv(js, argv[3]);
     else if (!strcmp(cmd, "left") && argc == 6) rc = left(js, argv[3], argv[4], atoi(argv[5]));
     else fprintf(stderr, "jsctl: bad command\n");
