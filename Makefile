@@ -25,7 +25,7 @@ UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
 LIBS := -larchive -lsodium -ljansson -lyaml -lsqlite3 -lcurl -lpq -lpcre2-8 -lz -lmicrohttpd -lmosquitto -lssl -lcrypto -lnats -lm -pthread
 LIBDIRS := $(B)/libsluice.a $(B)/libsluice-fn.a $(B)/libsluice-wasm.a
 
-.PHONY: all check unit spec e2e anomaly asan bench demo web dashboard-test console-test deps clean
+.PHONY: all check unit spec e2e anomaly asan gcc bench demo web dashboard-test console-test deps clean
 all: $(B)/sluice
 
 $(B)/%.o: %.c
@@ -67,11 +67,13 @@ $(B)/tests/%: tests/unit/%.c tests/unit/unit.h $(LIBDIRS)
 deps:
 	@bash scripts/deps.sh
 
-# Everything CI runs: unit tests (plain and under ASan+UBSan), the spec
-# suite and the end-to-end tests.
+# Everything CI runs: unit tests (plain, under ASan+UBSan, and built by
+# gcc, whose warnings differ from clang's), the spec suite and the
+# end-to-end tests.
 check: deps
 	$(MAKE) unit
 	$(MAKE) asan
+	$(MAKE) gcc
 	$(MAKE) spec
 	$(MAKE) e2e
 	$(MAKE) anomaly
@@ -82,6 +84,9 @@ unit: $(UNIT_BIN)
 asan:
 	$(MAKE) B=build-asan OPT=-O1 \
 	  CFLAGS="-O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer" unit
+
+gcc:
+	$(MAKE) CC=gcc B=build-gcc unit
 
 spec: $(B)/sluice
 	@bash tests/spec/run.sh $(B)/sluice
@@ -127,6 +132,6 @@ console-test: $(B)/sluice
 	@bash tests/web/console.sh $(B)/sluice
 
 clean:
-	rm -rf build build-asan
+	rm -rf build build-asan build-gcc
 
 -include $(LIBWASM_OBJ:.o=.d) $(LIBFN_OBJ:.o=.d) $(CORE_OBJ:.o=.d) $(SLUICE_OBJ:.o=.d)

@@ -41,9 +41,9 @@ static void describe_group(char *out, size_t size, const char *group, uint32_t p
 static void fail_settings(SlCtx *ctx, jsCtx *js, const char *bucket, const char *why)
 {
     char stream[128];
-    snprintf(stream, sizeof stream, "KV_%s", bucket);
     jsStreamInfo *si = NULL;
-    if (js_GetStreamInfo(&si, js, stream, NULL, NULL) == NATS_OK && si->Config->Description)
+    if (snprintf(stream, sizeof stream, "KV_%s", bucket) < (int)sizeof stream &&
+        js_GetStreamInfo(&si, js, stream, NULL, NULL) == NATS_OK && si->Config->Description)
         sl_fail(ctx, "the bucket '%s' exists as \"%s\", lease %" PRId64 " ms: every worker of a "
                 "group needs the same partitions and lease_ms", bucket, si->Config->Description,
                 si->Config->MaxAge / 1000000);

@@ -315,7 +315,7 @@ TEST(window_to_batch)
     TestWindow t;
     window_of(&t, in);
     Columnar c = { 0 };
-    uint8_t *bytes;
+    uint8_t *bytes = NULL;
     CHECK(encode(&c, &t.window, &bytes));
     char why[300];
     sb_reader r;
