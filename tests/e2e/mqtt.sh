@@ -282,6 +282,32 @@ case_kill() {
 case_kill
 verdict "source: kill -9 with QoS 1 records in flight, restart: every message arrives"
 
+# ---- a sink that fails: what it did not write is not acknowledged ------------
+# The file sink writes to /dev/full, fails on its first batch and the run
+# ends; the source hears that the batch was abandoned, acknowledges none of
+# it nor anything after it, and asks the broker to deliver them again. A
+# second run with a working sink then gets every message from the session.
+case_abandon() {
+    local n=200 out=$WORK/abandon.ndjson tenths=0
+    source_pipeline sluice-test-abandon /dev/full
+    run_sluice "$WORK/source.yaml"
+    sleep 1
+    publish 1 "$n"
+    while kill -0 "$SLUICE_PID" 2>/dev/null && [ "$tenths" -lt 200 ]; do sleep 0.1; tenths=$((tenths + 1)); done
+    stop_sluice
+    [ "$status" -ne 0 ] || problems+=("the run whose sink failed exited 0")
+    grep -q "records were not written: reconnecting" "$WORK/err" ||
+        problems+=("no abandoned batch logged: $(head -c 300 "$WORK/err")")
+    source_pipeline sluice-test-abandon "$out"
+    run_sluice "$WORK/source.yaml"
+    tenths=0
+    while [ "$(distinct "$out")" -lt "$n" ] && [ "$tenths" -lt 200 ]; do sleep 0.1; tenths=$((tenths + 1)); done
+    stop_sluice
+    want_all "$out" 1 "$n"
+}
+case_abandon
+verdict "source: records a failed sink did not write are not acknowledged; the next run gets them"
+
 # ---- a stalled sink: the connection stays up, its pings go on --------------
 # Each batch takes 11 s to write and the queues hold one batch (--queue 1):
 # the third batch waits in sl_emit for about 10 s, longer than 1.5 x
