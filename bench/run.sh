@@ -14,7 +14,9 @@
 # Then, when no SECTION is given, the pipeline benchmark
 # (bench/pipeline/run.sh): 2,000,000 CSV lines over TCP through a Wasm
 # function, against native baselines; and the scale-out benchmark
-# (bench/scaleout/run.sh): 1, 2 and 3 workers sharing a partitioned stream.
+# (bench/scaleout/run.sh): 1, 2 and 3 workers sharing a partitioned stream;
+# and the mqtt source benchmark (bench/mqtt/run.sh): a mosquitto session's
+# queue drained by sluice and by mosquitto_sub.
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -67,4 +69,5 @@ if [ $# -eq 0 ]; then
     [ -x "$sluice" ] || make -s B="$build" "$sluice"
     bash bench/pipeline/run.sh "$sluice"
     bash bench/scaleout/run.sh "$sluice"
+    bash bench/mqtt/run.sh "$sluice"
 fi
