@@ -3,10 +3,12 @@
 */
 #include "mqttconn.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /* libmosquitto's init and cleanup are global: count the clients. */
 static pthread_mutex_t lib_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -34,8 +36,9 @@ bool sl_mqtt_conf(SlCtx *ctx, const SlConf *conf, SlMqttConf *out)
 {
     memset(out, 0, sizeof *out);
     const SlConf *broker = sl_conf_get(conf, "broker");
+    bool ok = true;
     if (broker) {
-        if (!read_broker(ctx, broker, out)) return false;
+        ok = read_broker(ctx, broker, out);
     } else {
         snprintf(out->host, sizeof out->host, "127.0.0.1");
         out->port = 1883;
@@ -47,6 +50,11 @@ bool sl_mqtt_conf(SlCtx *ctx, const SlConf *conf, SlMqttConf *out)
     out->password = sl_conf_str(conf, "password", NULL);
     out->tls_ca_file = sl_conf_str(conf, "tls_ca_file", NULL);
     if (out->tls_ca_file) out->tls_ca_file = sl_path(ctx, out->tls_ca_file);
+    if (out->tls_ca_file && access(out->tls_ca_file, R_OK) != 0) {
+        sl_conf_error(ctx, sl_conf_get(conf, "tls_ca_file"), "cannot read %s: %s",
+                      out->tls_ca_file, strerror(errno));
+        ok = false;
+    }
     const char *id = sl_conf_str(conf, "client_id", NULL);
     if (id && (!*id || strlen(id) > SL_MQTT_CLIENT_ID_MAX)) {
         sl_conf_error(ctx, sl_conf_get(conf, "client_id"),
@@ -61,7 +69,7 @@ bool sl_mqtt_conf(SlCtx *ctx, const SlConf *conf, SlMqttConf *out)
         sl_conf_error(ctx, sl_conf_get(conf, "password"), "a password needs a username");
         return false;
     }
-    return true;
+    return ok;
 }
 
 static void lib_hold(void)

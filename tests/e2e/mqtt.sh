@@ -494,6 +494,8 @@ sources:
     type: mqtt
     broker: nowhere
     topics: ["a/#/b"]
+    password: secret
+    tls_ca_file: missing-ca.pem
 sinks:
   p:
     type: mqtt
@@ -506,8 +508,10 @@ YAML
     grep -q "the broker must be HOST:PORT" "$WORK/err" || problems+=("no broker error: $(cat "$WORK/err")")
     grep -q "not a valid topic filter" "$WORK/err" || problems+=("no topic error: $(cat "$WORK/err")")
     grep -q "must be followed by a field name" "$WORK/err" || problems+=("no template error: $(cat "$WORK/err")")
+    grep -q "bad.yaml:6:.*a password needs a username" "$WORK/err" || problems+=("no password error: $(cat "$WORK/err")")
+    grep -q "bad.yaml:7:.*cannot read .*missing-ca.pem" "$WORK/err" || problems+=("no CA file error: $(cat "$WORK/err")")
 }
 case_validate
-verdict "validate: bad broker, topic filter and topic template are reported"
+verdict "validate: every bad setting (broker, topic filter, credentials, CA file, topic template) is reported with its line"
 
 finish mqtt
