@@ -154,6 +154,14 @@ bool sl_stopping(const SlCtx *ctx);
 ** with on_error: drop) as errors, without sending them to NAME.errors. */
 void sl_count_errors(SlCtx *ctx, uint64_t n);
 
+/* ---- Time ------------------------------------------------------------ */
+/* A monotonic clock, for timeouts and rates (not the time of day). */
+int64_t sl_now_ns(void);
+static inline int64_t sl_now_ms(void)
+{
+    return sl_now_ns() / 1000000;
+}
+
 /* ---- Reporting ------------------------------------------------------- */
 /* A failure that ends this component (cannot open, cannot write): logged
 ** with the component name; the run ends with a non-zero status. */

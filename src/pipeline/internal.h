@@ -105,6 +105,5 @@ void sl_tap_batch(SlCtx *ctx, const SlBatch *batch);
 /* Under the lock: pushes a batch to a consumer's queue. */
 void sl_queue_push(Queue *q, SlBatch *b);
 SlBatch *sl_queue_pop(Queue *q);
-int64_t sl_now_ns(void);
 
 #endif

@@ -45,13 +45,6 @@ struct SlCheckpoint {
     int64_t saved_ns;
 };
 
-static int64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
 SlCheckpoint *sl_checkpoint_new(SlCtx *ctx, const char *path, int64_t min_interval_ms)
 {
     SlCheckpoint *cp = calloc(1, sizeof *cp);
@@ -201,7 +194,7 @@ static bool write_atomically(const char *path, const char *text)
 bool sl_checkpoint_save(SlCheckpoint *cp, int64_t min_interval_ms)
 {
     pthread_mutex_lock(&cp->save_lock);
-    int64_t now = now_ns();
+    int64_t now = sl_now_ns();
     pthread_mutex_lock(&cp->lock);
     bool due = cp->moved && now - cp->saved_ns >= min_interval_ms * 1000000;
     uint64_t offset = cp->committed;

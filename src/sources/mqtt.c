@@ -240,8 +240,8 @@ static void back_off(MqttSource *s)
 ** for DRAIN_MS at most. */
 static void drain(MqttSource *s)
 {
-    int64_t until = sl_mqtt_now_ms() + DRAIN_MS;
-    while (sl_mqtt_now_ms() < until) {
+    int64_t until = sl_now_ms() + DRAIN_MS;
+    while (sl_now_ms() < until) {
         if (s->batch) sl_mqtt_batch_offer(s, true);
         pthread_mutex_lock(&s->mu);
         bool queued = s->qcount > 0;

@@ -114,7 +114,7 @@ static bool flush(MqttSource *s)
         if (n < 0) return lost(s, why);
         if (n == 0) break;
         sl_mqttw_buf_consume(&s->out, (size_t)n);
-        s->last_sent = sl_mqtt_now_ms();
+        s->last_sent = sl_now_ms();
     }
     return true;
 }
@@ -167,14 +167,14 @@ void sl_mqtt_link_wait(MqttSource *s, bool draining, bool busy)
         { .fd = s->sock.fd, .events = sl_mqtt_sock_events(&s->sock, s->reading, s->out.len > 0) },
         { .fd = draining ? -1 : sl_wake_fd(&s->stop_wake), .events = POLLIN },
     };
-    if (poll(p, 3, busy ? 0 : next_timeout(s, sl_mqtt_now_ms())) < 0 && errno != EINTR) usleep(10000);
+    if (poll(p, 3, busy ? 0 : next_timeout(s, sl_now_ms())) < 0 && errno != EINTR) usleep(10000);
     char drain[64];
     while (read(sl_wake_fd(&s->notify), drain, sizeof drain) > 0) continue;
 }
 
 static bool check_link(MqttSource *s)
 {
-    int64_t now = sl_mqtt_now_ms();
+    int64_t now = sl_now_ms();
     if (s->link == CONNECTING && now > s->connack_by) return lost(s, "no CONNACK in time");
     if (s->link == UP && sl_mqtt_acks_abandoned(&s->acks)) {
         sl_log(s->ctx, "records were not written: reconnecting, so that the broker delivers their messages again");
@@ -211,7 +211,7 @@ bool sl_mqtt_link_open(MqttSource *s)
         .password = s->conf.password, .clean_session = s->conf.clean_session,
         .keepalive_s = (uint16_t)s->conf.keepalive });
     s->link = CONNECTING;
-    s->last_sent = sl_mqtt_now_ms();
+    s->last_sent = sl_now_ms();
     s->connack_by = s->last_sent + CONNECT_TIMEOUT_MS;
     s->ping_outstanding = false;
     return true;

@@ -2,6 +2,7 @@
 ** mqttsock.c: TCP and TLS to the broker for the mqtt source (mqttsock.h).
 */
 #include "mqttsock.h"
+#include "../pipeline/component.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -18,13 +19,6 @@
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
-
-static int64_t now_ms(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
-}
 
 /* OpenSSL's reason for the last failure, or `fallback`. */
 static void tls_why(char *why, const char *what, const char *fallback)
@@ -64,7 +58,7 @@ bool sl_mqtt_sock_init(SlMqttSock *s, const char *ca_file, char why[SL_MQTT_SOCK
 static int wait_ready(int fd, short events, int wake_fd, int64_t deadline)
 {
     for (;;) {
-        int64_t left = deadline - now_ms();
+        int64_t left = deadline - sl_now_ms();
         if (left <= 0) return 0;
         struct pollfd p[2] = { { .fd = fd, .events = events }, { .fd = wake_fd, .events = POLLIN } };
         int n = poll(p, wake_fd >= 0 ? 2 : 1, (int)left);
@@ -164,7 +158,7 @@ static bool handshake(SlMqttSock *s, const char *host, int wake_fd, int64_t dead
 bool sl_mqtt_sock_open(SlMqttSock *s, const char *host, int port, int timeout_ms, int wake_fd,
                        char why[SL_MQTT_SOCK_WHY_MAX])
 {
-    int64_t deadline = now_ms() + timeout_ms;
+    int64_t deadline = sl_now_ms() + timeout_ms;
     s->want = 0;
     s->fd = connect_tcp(host, port, wake_fd, deadline, why);
     if (s->fd < 0) return false;
@@ -241,7 +235,7 @@ short sl_mqtt_sock_events(const SlMqttSock *s, bool reading, bool writing)
 
 bool sl_mqtt_sock_write_all(SlMqttSock *s, const void *buf, size_t n, int timeout_ms)
 {
-    int64_t deadline = now_ms() + timeout_ms;
+    int64_t deadline = sl_now_ms() + timeout_ms;
     char why[SL_MQTT_SOCK_WHY_MAX];
     for (size_t done = 0; done < n;) {
         ssize_t w = sl_mqtt_sock_write(s, (const char *)buf + done, n - done, why);

@@ -60,13 +60,6 @@ typedef struct MqttSource {
     atomic_bool closing;            /* destroy: the linger thread hangs up */
 } MqttSource;
 
-static inline int64_t sl_mqtt_now_ms(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
-}
-
 static inline bool sl_mqtt_stopping(MqttSource *s)
 {
     return atomic_load(&s->stop) || sl_stopping(s->ctx);

@@ -292,13 +292,6 @@ static bool subscribe(SlCtx *ctx, NatsSource *n, Partition *part)
     return s == NATS_OK || fail_js(ctx, "subscribe", s, 0);
 }
 
-static int64_t now_ms(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
-}
-
 static void pause_ms(int64_t ms)
 {
     nanosleep(&(struct timespec){ ms / 1000, ms % 1000 * 1000000 }, NULL);
@@ -421,7 +414,7 @@ static void on_commit(void *user, bool committed)
 ** whoever reads the partition now. */
 static void progress_round(NatsSource *n)
 {
-    int64_t now = now_ms();
+    int64_t now = sl_now_ms();
     pthread_mutex_lock(&n->mu);
     for (Pending *p = n->pending; p; p = p->next) {
         if (now - p->progressed < n->ack_wait_ms / 2) continue;
@@ -501,8 +494,8 @@ static void look_at_consumer(Partition *part)
 ** complete. */
 static void check_floor(Partition *part)
 {
-    if (now_ms() < part->next_check) return;
-    part->next_check = now_ms() + CHECK_EVERY_MS;
+    if (sl_now_ms() < part->next_check) return;
+    part->next_check = sl_now_ms() + CHECK_EVERY_MS;
     look_at_consumer(part);
 }
 
@@ -567,7 +560,7 @@ static Answer request_ended(Partition *part, natsMsg *m)
 static Answer collect(Partition *part, Pending *p, int want, const char *reply, int64_t deadline)
 {
     while (p->count < want) {
-        int64_t left = deadline - now_ms();
+        int64_t left = deadline - sl_now_ms();
         natsMsg *m = NULL;
         natsStatus s = natsSubscription_NextMsg(&m, part->sub, left > 0 ? left : 0);
         if (s == NATS_TIMEOUT) return WAITED;
@@ -609,7 +602,7 @@ static bool pull(Partition *part, int want, bool no_wait, char reply[REPLY_MAX])
 static void fetch_once(Partition *part)
 {
     int want = (int)part->source->batch;
-    int64_t start = now_ms(), deadline = start + FETCH_WAIT_MS;
+    int64_t start = sl_now_ms(), deadline = start + FETCH_WAIT_MS;
     Pending *p = calloc(1, sizeof *p + (size_t)want * sizeof *p->msgs);
     if (!p) abort();
     p->from = part;
@@ -634,7 +627,7 @@ static void fetch_loop(Partition *part)
 {
     while (atomic_load(&part->fetching) && !sl_stopping(part->ctx)) {
         check_floor(part);
-        if (now_ms() + FETCH_WAIT_MS < atomic_load(&part->lease_until)) fetch_once(part);
+        if (sl_now_ms() + FETCH_WAIT_MS < atomic_load(&part->lease_until)) fetch_once(part);
         else pause_ms(FETCH_WAIT_MS / 5);
     }
 }
@@ -757,7 +750,7 @@ static bool claim(NatsSource *n, uint32_t share, int64_t round)
     uint32_t held = held_not_releasing(n);
     uint32_t first = (uint32_t)((uint64_t)l->rank * n->partitions / l->members);
     for (uint32_t i = 0; i < n->partitions && held < share; i++) {
-        if (now_ms() - round > n->lease_ms / 3) break;
+        if (sl_now_ms() - round > n->lease_ms / 3) break;
         uint32_t p = (first + i) % n->partitions;
         Partition *part = &n->parts[p];
         if (l->taken[p] || sl_leases_held(l, p) || part->has_thread) continue;
@@ -777,7 +770,7 @@ static bool claim(NatsSource *n, uint32_t share, int64_t round)
 ** of lease_ms waits for the next round. */
 static bool prepare(NatsSource *n, int64_t round)
 {
-    for (uint32_t p = 0; p < n->partitions && now_ms() - round <= n->lease_ms / 3; p++)
+    for (uint32_t p = 0; p < n->partitions && sl_now_ms() - round <= n->lease_ms / 3; p++)
         if (!subscribe(n->ctx, n, &n->parts[p])) return false;
     return true;
 }
@@ -786,7 +779,7 @@ static bool prepare(NatsSource *n, int64_t round)
 ** claims nothing and gives back each partition once it is drained. */
 static bool lease_round(NatsSource *n, bool settled)
 {
-    int64_t round = now_ms();
+    int64_t round = sl_now_ms();
     reap(n, false);
     /* Renewals first: a slow round (a look, claims) must not delay them. */
     renew(n, round);
@@ -809,11 +802,11 @@ static bool lease_round(NatsSource *n, bool settled)
 static void *keeper_thread(void *arg)
 {
     NatsSource *n = arg;
-    int64_t joined = now_ms();
+    int64_t joined = sl_now_ms();
     while (!atomic_load(&n->closing)) {
-        int64_t round = now_ms();
+        int64_t round = sl_now_ms();
         if (!lease_round(n, round - joined >= n->lease_ms)) break;
-        while (!atomic_load(&n->closing) && now_ms() < round + n->lease_ms / 3) pause_ms(50);
+        while (!atomic_load(&n->closing) && sl_now_ms() < round + n->lease_ms / 3) pause_ms(50);
     }
     for (uint32_t p = 0; p < n->partitions; p++) stop_fetching(&n->parts[p]);
     reap(n, true);

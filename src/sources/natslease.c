@@ -102,13 +102,6 @@ bool sl_leases_open(SlLeases *l, SlCtx *ctx, natsConnection *nc, jsCtx *js,
     return false;
 }
 
-static int64_t now_ms(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
-}
-
 static void key_of(char out[KEY_MAX], const char *prefix, const char *name)
 {
     snprintf(out, KEY_MAX, "%s%s", prefix, name);
@@ -276,8 +269,8 @@ void sl_leases_renew(SlLeases *l, int64_t wait_ms)
         waiting += l->lost[p] && send_renewal(l, p);
     }
     natsStatus s = NATS_OK;
-    for (int64_t deadline = now_ms() + wait_ms; waiting > 0 && s == NATS_OK;) {
-        int64_t left = deadline - now_ms();
+    for (int64_t deadline = sl_now_ms() + wait_ms; waiting > 0 && s == NATS_OK;) {
+        int64_t left = deadline - sl_now_ms();
         natsMsg *m = NULL;
         s = natsSubscription_NextMsg(&m, l->answers, left > 0 ? left : 0);
         if (s == NATS_OK && take_answer(l, m)) waiting--;

@@ -185,13 +185,6 @@ struct Function {
     bool pool_ready;
 };
 
-static int64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
 /* ---- Running one window ---------------------------------------------- */
 
 /* ABI v2: the planned batch is written straight into the guest's buffer. */
@@ -234,9 +227,9 @@ static void run_job(Worker *w, Job *job)
     const uint8_t *out;
     size_t out_len;
     sfn_error err;
-    int64_t started = now_ns();
+    int64_t started = sl_now_ns();
     int rc = call_function(w, job->window, &out, &out_len, &err);
-    sl_observe_call(w->ctx, (uint64_t)(now_ns() - started),
+    sl_observe_call(w->ctx, (uint64_t)(sl_now_ns() - started),
                     sfn_instance_stats(w->instance).fuel_last, rc != 0 && err.kind == SFN_TRAP);
     job->failed = true;
     if (rc != 0) {
@@ -558,7 +551,7 @@ static void run_ready(SlCtx *ctx, Function *fn)
 static void process(SlCtx *ctx, SlBatch *batch)
 {
     Function *fn = sl_state(ctx);
-    windows_add(fn->windows, ctx, batch, now_ns());
+    windows_add(fn->windows, ctx, batch, sl_now_ns());
     size_t n;
     windows_ready(fn->windows, &n);
     if (n >= fn->nworkers) run_ready(ctx, fn);
@@ -567,7 +560,7 @@ static void process(SlCtx *ctx, SlBatch *batch)
 static void tick(SlCtx *ctx)
 {
     Function *fn = sl_state(ctx);
-    windows_expire(fn->windows, now_ns());
+    windows_expire(fn->windows, sl_now_ns());
     run_ready(ctx, fn);
 }
 
